@@ -1,0 +1,314 @@
+"""The run configuration: one frozen dataclass per stage, read from TOML.
+
+A config file has top-level ``name`` and ``seed`` and one table per stage
+(``[vectors]``, ``[vocab]``, ``[align]``, ``[matrix]``, ``[export]``,
+``[evaluate]``). :func:`load_config` reads it, applies ``--set`` overrides
+(flag > file > default), and checks every key before any work starts: an
+unknown key, a wrong type or an out-of-range value raises :class:`ConfigError`
+(exit 78) naming the key, what it must be, and the closest valid key.
+
+Input paths stay as written here; :func:`resolve_input` turns one into a real
+path (relative to the config file's folder, or ``gensim-test:NAME`` for the
+data files that ship with gensim) when a stage needs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.util
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+GENSIM_TEST_PREFIX = "gensim-test:"
+DEFAULT_CONFIG_NAME = "default.toml"
+
+
+def _choice(*values: str, default: str) -> Any:
+    return field(default=default, metadata={"choices": values})
+
+
+def _range(default: Any, lo: float | None = None, hi: float | None = None) -> Any:
+    return field(default=default, metadata={"min": lo, "max": hi})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """gensim ``Word2Vec`` parameters, with gensim's names and defaults."""
+
+    vector_size: int = _range(100, 1, 10_000)
+    window: int = _range(5, 1, 1000)
+    min_count: int = _range(2, 1)
+    sg: int = _range(0, 0, 1)
+    hs: int = _range(0, 0, 1)
+    negative: int = _range(5, 0, 100)
+    sample: float = _range(1e-3, 0.0, 1.0)
+    alpha: float = _range(0.025, 0.0, 1.0)
+    min_alpha: float = _range(0.0001, 0.0, 1.0)
+    epochs: int = _range(5, 1, 10_000)
+    workers: int = _range(2, 1, 256)
+
+
+@dataclass(frozen=True)
+class VectorsConfig:
+    source: str = _choice("train", "file", default="train")
+    corpus: tuple[str, ...] = ("gensim-test:lee_background.cor",)
+    lowercase: bool = False
+    path: str = ""
+    format: str = _choice("auto", "glove", "word2vec-text", "word2vec-binary", "fasttext-vec", default="auto")
+    encoding: str = "utf-8"
+    encoding_errors: str = _choice("strict", "replace", "ignore", default="strict")
+    train: TrainConfig = TrainConfig()
+
+
+@dataclass(frozen=True)
+class VocabConfig:
+    source: str = _choice("file", "word_index", "corpus", default="corpus")
+    path: str = ""
+    corpus: tuple[str, ...] = ()  # empty: reuse [vectors].corpus
+    lowercase: bool = False
+    min_count: int = _range(1, 1)
+    max_size: int = _range(50_000, 1)
+    oov_token: str = "[UNK]"
+    padding_token: str = "[PAD]"
+
+
+ALIGN_RULES = ("exact", "lower", "casefold", "digits")
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    rules: tuple[str, ...] = field(default=ALIGN_RULES, metadata={"item_choices": ALIGN_RULES})
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    oov_init: str = _choice("normal", "uniform", "zeros", "mean", default="normal")
+    output_dim: int = _range(0, 0)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    dir: str = "artifacts"
+    formats: tuple[str, ...] = field(
+        default=(), metadata={"item_choices": ("safetensors", "word2vec", "word2vec-binary", "projector")}
+    )
+    projector_max_rows: int = _range(0, 0)  # 0: every row
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    min_coverage: float = _range(0.0, 0.0, 1.0)
+    min_weighted_coverage: float = _range(0.0, 0.0, 1.0)
+    min_analogy_accuracy: float = _range(0.0, 0.0, 1.0)
+    min_similarity_spearman: float = _range(-1.0, -1.0, 1.0)
+    max_oov_share: float = _range(1.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    analogies: str = "gensim-test:questions-words.txt"
+    similarity: tuple[str, ...] = ("gensim-test:wordsim353.tsv",)
+    probes: tuple[str, ...] = ()
+    top_k: int = _range(10, 1, 1000)
+    restrict_vocab: int = _range(30_000, 0)  # 0: no limit
+    case_insensitive: bool = True
+    batch_size: int = _range(1024, 1)
+    gate: GateConfig = GateConfig()
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "default"
+    seed: int = _range(42, 0, 2**63 - 1)
+    vectors: VectorsConfig = VectorsConfig()
+    vocab: VocabConfig = VocabConfig()
+    align: AlignConfig = AlignConfig()
+    matrix: MatrixConfig = MatrixConfig()
+    export: ExportConfig = ExportConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    # Not a key: the folder relative input paths resolve against.
+    base_dir: str = field(default=".", metadata={"internal": True})
+    source: str = field(default="<embedded default>", metadata={"internal": True})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain TOML-able data (for the manifest)."""
+        return _to_plain(self)
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _to_plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.metadata.get("internal")
+        }
+    if isinstance(obj, tuple):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def default_config_text() -> str:
+    """The embedded default config (the same text as ``configs/default.toml``)."""
+    return resources.files("pipeline").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a TOML config (or the embedded default), apply ``section.key=value`` overrides, validate.
+
+    >>> load_config(None, ["matrix.oov_init=zeros"]).matrix.oov_init
+    'zeros'
+    """
+    if path is None:
+        text, where, base_dir = default_config_text(), "<embedded default>", Path.cwd()
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("config file not found (expected a TOML file)", where) from None
+        except IsADirectoryError:
+            raise ConfigError("config path is a directory (expected a TOML file)", where) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config: {exc} (expected a UTF-8 TOML file)", where) from None
+        base_dir = Path(path).resolve().parent
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        raise ConfigError(f"invalid TOML: {exc} (expected TOML syntax)", where, line) from None
+    for item in overrides:
+        _apply_override(data, item)
+    config = _build(Config, data, "", where)
+    _check_name(config.name, where)
+    return dataclasses.replace(config, base_dir=str(base_dir), source=where)
+
+
+def _toml_error_line(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set matrix.oov_init=zeros")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word: take it as a string
+    *parents, last = key.split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {item!r}: {part!r} is a value, not a table")
+        node = child
+    node[last] = value
+
+
+def _check_name(name: str, where: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
+        raise ConfigError(
+            f"The 'name' parameter must be a folder name of letters, digits, '.', '_' or '-' "
+            f"(no '/' or '..'). Got {name!r} instead.",
+            where,
+        )
+
+
+def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"The '{prefix.rstrip('.')}' parameter must be a table. Got {data!r} instead.", where)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.5)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            valid = ", ".join(fields)
+            raise ConfigError(
+                f"unknown key '{prefix}{key}' (valid keys here: {valid}){hint}", where
+            )
+        kwargs[key] = _check_value(f"{prefix}{key}", hints[key], fields[key], value, where)
+    return cls(**kwargs)
+
+
+def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"The '{name}' parameter must be {expected}. Got {value!r} instead.", where)
+
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, f"{name}.", where)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]  # a single path where a list is expected
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        choices = f.metadata.get("item_choices")
+        for v in value:
+            if choices and v not in choices:
+                raise ConfigError(
+                    f"The '{name}' parameter must list only {', '.join(map(repr, choices))}. "
+                    f"Got {v!r} instead.",
+                    where,
+                )
+        return tuple(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        value = float(value)
+    elif hint is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise bad("one of " + ", ".join(map(repr, choices)))
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if lo is not None and hi is not None:
+            raise bad(f"in the range [{lo}, {hi}]")
+        raise bad(f">= {lo}" if lo is not None else f"<= {hi}")
+    return value
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def gensim_test_dir() -> Path:
+    """The folder of gensim's bundled test data, found without importing gensim (it costs ~1.7 s)."""
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("'gensim-test:' paths need gensim installed (pip install gensim)")
+    return Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data"
+
+
+def resolve_input(spec: str, base_dir: str | os.PathLike) -> Path:
+    """Turn a path as written in a config into a real path.
+
+    >>> resolve_input("data/v.txt", "/proj/configs").as_posix()
+    '/proj/configs/data/v.txt'
+    """
+    if spec.startswith(GENSIM_TEST_PREFIX):
+        return gensim_test_dir() / spec[len(GENSIM_TEST_PREFIX):]
+    path = Path(os.path.expanduser(spec))
+    return path if path.is_absolute() else Path(base_dir) / path
