@@ -126,6 +126,12 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    enabled: bool = True
+    dir: str = ""  # empty: $EMBPIPE_CACHE_DIR, else $XDG_CACHE_HOME/embpipe, else ~/.cache/embpipe
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "default"
     seed: int = _range(42, 0, 2**63 - 1)
@@ -135,6 +141,7 @@ class Config:
     matrix: MatrixConfig = MatrixConfig()
     export: ExportConfig = ExportConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    cache: CacheConfig = CacheConfig()
     # Not a key: the folder relative input paths resolve against.
     base_dir: str = field(default=".", metadata={"internal": True})
     source: str = field(default="<embedded default>", metadata={"internal": True})

@@ -1,0 +1,5 @@
+"""``python -m pipeline`` is ``embpipe``."""
+
+from pipeline.cli import main
+
+main()

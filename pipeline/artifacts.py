@@ -1,0 +1,135 @@
+"""Reading an exported artifact folder back, checked against its manifest.
+
+:func:`load_artifact` is what the framework loaders, the ``Indexer`` and the
+``evaluate`` / ``neighbours`` commands use: it refuses a folder whose
+``embeddings.npy`` does not match the manifest (sha256, shape, dtype) or whose
+padding row is not zero, naming the file, so a tampered or half-copied
+artifact never reaches a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import DataError, StorageError
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Artifact:
+    folder: Path
+    manifest: dict[str, Any]
+    weights: np.ndarray
+    tokens: tuple[str, ...]
+    oov_tokens: frozenset[str]
+
+    @property
+    def padding_idx(self) -> int:
+        return int(self.manifest["padding_idx"])
+
+    @property
+    def oov_idx(self) -> int:
+        return int(self.manifest["oov_idx"])
+
+    def matched_mask(self) -> np.ndarray:
+        """Rows that hold a source vector: not reserved, not initialised."""
+        mask = np.ones(len(self.tokens), dtype=bool)
+        mask[list(self.manifest.get("reserved_rows", [self.padding_idx, self.oov_idx]))] = False
+        for i, tok in enumerate(self.tokens):
+            if tok in self.oov_tokens:
+                mask[i] = False
+        return mask
+
+    def matched_rows(self) -> tuple[list[str], np.ndarray]:
+        idx = np.flatnonzero(self.matched_mask())
+        return [self.tokens[i] for i in idx], self.weights[idx]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise StorageError("artifact folder not found (expected a folder written by `embpipe run`)", folder)
+    if not path.is_file():
+        raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)", folder)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"manifest is not valid JSON ({exc})", path) from None
+    for key in ("input_dim", "output_dim", "padding_idx", "oov_idx", "files"):
+        if key not in manifest:
+            raise DataError(f"manifest has no '{key}' (expected an embpipe manifest)", path)
+    return manifest
+
+
+def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, verify: bool = True,
+                 mmap: bool = False) -> np.ndarray:
+    """``embeddings.npy`` as float32, verified against the manifest (sha256, shape, zero padding row)."""
+    folder = Path(folder)
+    manifest = manifest or read_manifest(folder)
+    path = folder / "embeddings.npy"
+    if not path.is_file():
+        raise DataError("embeddings.npy is missing (expected the matrix the manifest describes)", folder)
+    if verify:
+        expected = manifest["files"].get("embeddings.npy", {}).get("sha256")
+        actual = _sha256(path)
+        if expected != actual:
+            raise DataError(
+                f"sha256 {actual[:12]}... does not match the manifest's {str(expected)[:12]}... "
+                "(the file was changed after export; rebuild it with `embpipe run`)",
+                path,
+            )
+    try:
+        weights = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        raise DataError(f"not a readable .npy matrix ({exc})", path) from None
+    shape = (int(manifest["input_dim"]), int(manifest["output_dim"]))
+    if weights.shape != shape or weights.dtype != np.float32:
+        raise DataError(
+            f"matrix is {weights.dtype} {weights.shape}, the manifest says float32 {shape}", path
+        )
+    pad = int(manifest["padding_idx"])
+    if verify and np.any(weights[pad] != 0):
+        raise DataError(f"padding row {pad} is not all zeros (expected zeros)", path)
+    return weights
+
+
+def read_tokens(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", newline="\n") as fh:
+            return [line.rstrip("\n") for line in fh]
+    except FileNotFoundError:
+        raise DataError(f"{path.name} is missing (expected one token a line)", path.parent) from None
+
+
+def load_artifact(folder: str | Path, *, verify: bool = True, mmap: bool = False) -> Artifact:
+    """Read and check an artifact folder.
+
+    >>> art = load_artifact("artifacts/default")          # doctest: +SKIP
+    >>> art.weights.shape == (art.manifest["input_dim"], art.manifest["output_dim"])  # doctest: +SKIP
+    True
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    weights = load_weights(folder, manifest, verify=verify, mmap=mmap)
+    tokens = read_tokens(folder / "vocab.txt")
+    if len(tokens) != weights.shape[0]:
+        raise DataError(f"vocab.txt has {len(tokens)} lines, the matrix {weights.shape[0]} rows", folder / "vocab.txt")
+    oov_path = folder / "oov.txt"
+    oov = frozenset(read_tokens(oov_path)) if oov_path.exists() else frozenset()
+    return Artifact(folder, manifest, weights, tuple(tokens), oov)

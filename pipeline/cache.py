@@ -1,0 +1,188 @@
+"""Fingerprints and the stage cache: a rerun with unchanged inputs recomputes nothing.
+
+A stage's fingerprint is chained, as in Hugging Face ``datasets``: the hash of
+the upstream fingerprints, the stage's name and logic version, its resolved
+config section, the seed, and the *content identity* of every input file
+(size, mtime and sha256; never the name alone). A stage whose fingerprint has
+a complete entry in the cache is loaded instead of run.
+
+Entries are plain files, never pickles: each field of the stage's result
+dataclass is stored as ``<field>.npy`` (arrays) or in ``fields.json``; the entry
+is written into a temporary folder and renamed into place, and ``done.json``
+is its completion mark, so a half-written entry is never read.
+
+The cache folder is ``[cache] dir`` in the config; empty means
+``$EMBPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/embpipe``, else ``~/.cache/embpipe``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import typing
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import open_error
+
+log = logging.getLogger(__name__)
+
+DONE = "done.json"
+
+
+def default_cache_dir(configured: str = "") -> Path:
+    if configured:
+        return Path(os.path.expanduser(configured))
+    if os.environ.get("EMBPIPE_CACHE_DIR"):
+        return Path(os.environ["EMBPIPE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "embpipe"
+
+
+# --------------------------------------------------------------------------- file identity
+
+
+def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Size, mtime and sha256 of ``path``; the sha256 is reused while size, mtime and inode are unchanged.
+
+    Hashing a 1 GB vector file takes seconds, so, as git does, the hash is
+    remembered against the file's ``stat`` in ``<cache_dir>/identity/``; any
+    change to the file changes its stat and forces a new hash.
+    """
+    from pipeline.sources.files import file_sha256
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise open_error(p, exc) from None
+    stat_key = f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}|{st.st_ctime_ns}"
+    memo = None
+    if cache_dir is not None:
+        memo = cache_dir / "identity" / (hashlib.blake2b(stat_key.encode(), digest_size=16).hexdigest() + ".json")
+        try:
+            data = json.loads(memo.read_text())
+            if data.get("stat_key") == stat_key:
+                return data["identity"]
+        except (OSError, ValueError, KeyError):
+            pass
+    identity = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
+    if memo is not None:
+        _write_json_atomic(memo, {"stat_key": stat_key, "identity": identity})
+    return identity
+
+
+def content_key(identity: dict[str, Any]) -> dict[str, Any]:
+    """The part of an identity that says what the bytes are (not where the file lives)."""
+    return {"size": identity["size"], "sha256": identity["sha256"]}
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hex digest of JSON-able parts (dict key order does not matter).
+
+    >>> fingerprint("vocab", 1, {"a": 1}) == fingerprint("vocab", 1, {"a": 1})
+    True
+    """
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+# --------------------------------------------------------------------------- stage results on disk
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (frozenset, set)):
+        return sorted(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in the cache")
+
+
+class StageCache:
+    """Stores and loads stage result dataclasses by fingerprint under ``<root>/stages/<stage>/<fp>/``."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+
+    def entry(self, stage: str, fp: str) -> Path:
+        return self.root / "stages" / stage / fp
+
+    def has(self, stage: str, fp: str) -> bool:
+        return self.enabled and (self.entry(stage, fp) / DONE).is_file()
+
+    def save(self, stage: str, fp: str, result: Any, skip: tuple[str, ...] = ()) -> None:
+        if not self.enabled:
+            return
+        final = self.entry(stage, fp)
+        tmp = final.with_name(f".{fp}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        try:
+            tmp.mkdir(parents=True)
+            fields: dict[str, Any] = {}
+            for f in dataclasses.fields(result):
+                if f.name in skip:
+                    continue
+                value = getattr(result, f.name)
+                if isinstance(value, np.ndarray):
+                    np.save(tmp / f"{f.name}.npy", value, allow_pickle=False)
+                else:
+                    fields[f.name] = value
+            (tmp / "fields.json").write_text(json.dumps(fields, ensure_ascii=False, default=_json_default))
+            (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp}))
+            if final.exists():
+                shutil.rmtree(final, ignore_errors=True)
+            os.rename(tmp, final)
+        except OSError as exc:  # a cache that cannot be written costs speed, never the run
+            log.warning("could not write the %s cache entry: %s", stage, exc)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def load(self, stage: str, fp: str, cls: type, mmap: bool = False) -> Any | None:
+        """The cached result, or None if missing or damaged (a damaged entry is removed)."""
+        if not self.has(stage, fp):
+            return None
+        folder = self.entry(stage, fp)
+        try:
+            fields = json.loads((folder / "fields.json").read_text(encoding="utf-8"))
+            hints = typing.get_type_hints(cls)
+            kwargs: dict[str, Any] = {}
+            for f in dataclasses.fields(cls):
+                npy = folder / f"{f.name}.npy"
+                if npy.exists():
+                    kwargs[f.name] = np.load(npy, allow_pickle=False, mmap_mode="r" if mmap else None)
+                elif f.name in fields:
+                    kwargs[f.name] = _restore(hints[f.name], fields[f.name])
+            return cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - any damage means: recompute
+            log.warning("damaged %s cache entry %s (%s): recomputing", stage, folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+
+
+def _restore(hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple and isinstance(value, list):
+        args = typing.get_args(hint)
+        if args and typing.get_origin(args[0]) is tuple:
+            return tuple(tuple(v) for v in value)
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    if origin is frozenset or hint is frozenset:
+        return frozenset(value)
+    return value

@@ -1,0 +1,335 @@
+"""The ``embpipe`` command line: parse, load the config, call one library function, print results.
+
+Each command only parses its options and calls into the library; errors the
+library raises (:class:`~pipeline.errors.PipelineError`) are turned into one
+line on stderr and an exit code in one place, :meth:`EmbpipeGroup.invoke`.
+stdout carries results only; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline")
+
+EXIT_INTERNAL = 1
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, stage, event, message, and any extra figures."""
+
+    _std = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        data.update({k: v for k, v in vars(record).items() if k not in self._std})
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def setup_logging(verbose: bool, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("pipeline").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # gensim's own INFO chatter only with -v.
+    logging.getLogger("gensim").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+# --------------------------------------------------------------------------- error mapping
+
+
+class EmbpipeGroup(click.Group):
+    """Maps the library's errors to exit codes, in this one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PipelineError as exc:
+            if ctx.meta.get("embpipe.verbose"):
+                traceback.print_exc()
+            click.echo(f"embpipe: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so in one line, the traceback only with -v
+            if ctx.meta.get("embpipe.verbose"):
+                traceback.print_exc()
+            click.echo(
+                f"embpipe: internal error: {exc.__class__.__name__}: {exc} (rerun with -v for the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+# --------------------------------------------------------------------------- shared options
+
+config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file. Without it, the embedded default (configs/default.toml).",
+)
+set_option = click.option(
+    "--set", "-s", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+    help="Override a config key (repeatable); the value is TOML, e.g. --set evaluate.gate.min_coverage=0.9",
+)
+
+
+force_option = click.option(
+    "--force", "-f", "force", multiple=True, is_flag=False, flag_value="all",
+    type=click.Choice(["all", "vectors", "vocab", "align", "matrix", "evaluate"]),
+    help="Recompute a stage even if cached (repeatable); --force alone recomputes all.",
+)
+wait_option = click.option(
+    "--wait", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
+    help="If another run holds this artifact folder, wait this long for it (else exit 75 at once).",
+)
+
+
+def _load(config_path: Path | None, overrides: tuple[str, ...], extra: list[str] | None = None):
+    from pipeline.config import load_config
+
+    return load_config(config_path, [*(extra or []), *overrides])
+
+
+def _abs(path: str) -> str:
+    """A path given on the command line is relative to the current folder, not the config's."""
+    return json.dumps(str(Path(path).resolve()))
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(cls=EmbpipeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="embpipe")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs (and gensim's), tracebacks on errors.")
+@click.option("--log-format", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="Logs on stderr as short lines, or one JSON object per line for schedulers.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, log_format: str) -> None:
+    """embpipe: word vectors in, an aligned, evaluated embedding matrix out.
+
+    \b
+    Examples:
+      embpipe run                                # embedded default: train on gensim's Lee corpus
+      embpipe run -c configs/glove.toml --set matrix.oov_init=zeros
+      embpipe neighbours king queen -a artifacts/default
+    """
+    ctx.meta["embpipe.verbose"] = verbose
+    setup_logging(verbose, log_format)
+
+
+@cli.command()
+@config_option
+@set_option
+@force_option
+@wait_option
+def run(config_path: Path | None, overrides: tuple[str, ...], force: tuple[str, ...], wait: float) -> None:
+    """Run every stage and publish <export.dir>/<name>/.
+
+    Stages whose inputs did not change are loaded from the cache; a rerun with
+    nothing changed does no work. Exit codes: 0 ok, 3 quality gate missed,
+    65 bad input data, 74 I/O error, 75 another run holds the folder, 78 bad config.
+
+    \b
+    Examples:
+      embpipe run
+      embpipe run --config configs/glove.toml
+      embpipe run --set vectors.train.epochs=10 --set name=ep10
+      embpipe run --force matrix --wait 600
+    """
+    from pipeline.runner import run as run_pipeline
+
+    result = run_pipeline(_load(config_path, overrides), force=force, wait=wait)
+    _echo_json({**_summary(result.manifest, result.report, result.artifact_dir), "stages": result.cache})
+
+
+@cli.command()
+@config_option
+@set_option
+@force_option
+def plan(config_path: Path | None, overrides: tuple[str, ...], force: tuple[str, ...]) -> None:
+    """Print which stages `embpipe run` would compute, and why, without running anything.
+
+    \b
+    Examples:
+      embpipe plan --config configs/glove.toml
+      embpipe plan --set evaluate.top_k=20
+    """
+    from pipeline.runner import plan as make_plan
+
+    for row in make_plan(_load(config_path, overrides), force=force):
+        click.echo(f"{row['stage']:<9} {row['action']:<11} {row['why']}")
+
+
+def _summary(manifest: dict, report: dict, folder: Path) -> dict:
+    ev = report.get("evaluation") or {}
+    return {
+        "artifacts": str(folder),
+        "input_dim": manifest["input_dim"],
+        "output_dim": manifest["output_dim"],
+        "coverage": manifest["coverage"],
+        "analogy_accuracy": (ev.get("analogies") or {}).get("cosadd", {}).get("accuracy"),
+        "similarity": {Path(s["path"]).name: s.get("spearman") for s in ev.get("similarity") or []},
+    }
+
+
+@cli.command()
+@config_option
+@set_option
+@click.option("--vectors", "vectors_path", type=click.Path(dir_okay=False), help="Vector file (sets vectors.source=file).")
+@click.option("--vocab", "vocab_path", type=click.Path(dir_okay=False),
+              help="Token file, or a .json word_index (sets vocab.source).")
+@click.option("--name", help="Run name: artifacts go to <export.dir>/<name>/.")
+def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
+    """Build and export the matrix without evaluating it.
+
+    \b
+    Examples:
+      embpipe build --vectors glove.6B.300d.txt --vocab tokens.txt --name glove300
+      embpipe build --vectors vectors.bin --vocab tokenizer.json
+    """
+    from pipeline.runner import run as run_pipeline
+
+    extra = ['evaluate.analogies=""', "evaluate.similarity=[]"]
+    if vectors_path:
+        extra += ['vectors.source="file"', f"vectors.path={_abs(vectors_path)}"]
+    if vocab_path:
+        kind = "word_index" if vocab_path.endswith(".json") else "file"
+        extra += [f'vocab.source="{kind}"', f"vocab.path={_abs(vocab_path)}"]
+    if name:
+        extra.append(f"name={json.dumps(name)}")
+    result = run_pipeline(_load(config_path, overrides, extra))
+    _echo_json(_summary(result.manifest, result.report, result.artifact_dir))
+
+
+@cli.command()
+@config_option
+@set_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the vectors in word2vec format (binary if the name ends in .bin).")
+def vectors(config_path, overrides, out) -> None:
+    """Train or read the [vectors] of a config and print what came out.
+
+    \b
+    Examples:
+      embpipe vectors --set vectors.train.epochs=10 --out lee.bin
+      embpipe vectors --set vectors.source=file --set vectors.path=glove.txt
+    """
+    from pipeline.runner import get_vectors
+    from pipeline.sources.io import save_word2vec
+
+    config = _load(config_path, overrides)
+    work = Path(config.export.dir) / ".work" / config.name
+    work.mkdir(parents=True, exist_ok=True)
+    vecs = get_vectors(config, None, work)
+    if out:
+        save_word2vec(out, vecs.words, vecs.matrix, binary=out.suffix == ".bin")
+    _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,
+                "saved": str(out) if out else None})
+
+
+@cli.command()
+@config_option
+@set_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the vocabulary as a token file (token<TAB>count, row order).")
+def vocab(config_path, overrides, out) -> None:
+    """Build the [vocab] of a config and print its size and first rows.
+
+    \b
+    Examples:
+      embpipe vocab --out tokens.tsv
+      embpipe vocab --set vocab.source=word_index --set vocab.path=tokenizer.json
+    """
+    from pipeline.runner import get_vocabulary
+
+    voc = get_vocabulary(_load(config_path, overrides))
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            for i, (tok, n) in enumerate(zip(voc.tokens, voc.counts)):
+                if i not in voc.reserved:
+                    fh.write(f"{tok}\t{n}\n" if n is not None else f"{tok}\n")
+    _echo_json({"size": len(voc), "padding_idx": voc.padding_idx, "oov_idx": voc.oov_idx,
+                "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None})
+
+
+@cli.command()
+@click.argument("artifacts", type=click.Path(file_okay=False, path_type=Path))
+@config_option
+@set_option
+def evaluate(artifacts, config_path, overrides) -> None:
+    """Evaluate an exported artifact folder with the [evaluate] section of a config; print the results.
+
+    \b
+    Examples:
+      embpipe evaluate artifacts/default
+      embpipe evaluate artifacts/glove --set 'evaluate.similarity=["gensim-test:simlex999.txt"]'
+    """
+    from pipeline.artifacts import load_artifact
+    from pipeline.evaluate import evaluate as run_evaluation
+
+    art = load_artifact(artifacts)
+    config = _load(config_path, overrides)
+    words, rows = art.matched_rows()
+    _echo_json(run_evaluation(words, rows, config.evaluate, base_dir=config.base_dir))
+
+
+@cli.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option("--artifacts", "-a", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("artifacts/default"), show_default=True, help="Artifact folder.")
+@click.option("--top-k", "-k", type=click.IntRange(1, 1000), default=10, show_default=True)
+def neighbours(words, artifacts, top_k) -> None:
+    """Print the nearest neighbours (cosine) of WORDS among the matrix's vector-backed rows.
+
+    \b
+    Examples:
+      embpipe neighbours government police -k 5
+      embpipe neighbours king -a artifacts/glove
+    """
+    from pipeline.artifacts import load_artifact
+    from pipeline.evaluate import nearest_neighbours
+
+    art = load_artifact(artifacts)
+    vocab_words, rows = art.matched_rows()
+    result = nearest_neighbours(vocab_words, rows, list(words), top_k=top_k)
+    for word in words:
+        hits = result.get(word)
+        if hits is None:
+            click.echo(f"{word}\t(not in the vocabulary's vector-backed rows)")
+            continue
+        click.echo(word + "\t" + "  ".join(f"{w} {s:.3f}" for w, s in hits))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="embpipe")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Writing an artifact folder atomically: the matrix, its vocabulary, the reports, the manifest.
+
+Use :func:`write_artifacts` to publish ``<export.dir>/<name>/``. Everything is
+written into a temporary folder beside the target, ``manifest.json`` last (it
+is the success mark), then the new folder is swapped in whole. A run that
+fails or is killed at any point leaves the previous folder as it was;
+leftovers of a killed run are removed by the next one (:func:`clean_leftovers`).
+
+Artifact contract (the README repeats it):
+
+- ``embeddings.npy``: float32 ``(input_dim, output_dim)``, no pickle;
+- ``vocab.txt``: line ``i`` is the token of row ``i`` (padding and OOV included);
+- ``oov.txt``: the tokens whose rows were initialised, not taken from a vector;
+- ``report.json`` / ``report.md``: coverage, alignment, evaluation;
+- ``manifest.json``: shapes, indices, dtype, sha256 of every file, source, config, versions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import PipelineError, StorageError
+from pipeline.matrix import EmbeddingMatrix
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+TMP_MARK = ".tmp-"
+OLD_MARK = ".old-"
+
+
+# --------------------------------------------------------------------------- small writers
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """One token a line. A token holding a newline would shift every later row, so it is refused."""
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for i, line in enumerate(lines):
+            if "\n" in line or "\r" in line:
+                raise PipelineError(f"token of row {i} contains a line break; vocab.txt cannot hold it")
+            fh.write(line + "\n")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- atomic swap
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _renameat2_exchange() -> Callable[[Path, Path], bool] | None:
+    """Linux's atomic swap of two paths (``renameat2(RENAME_EXCHANGE)``), or None where unavailable."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return None
+
+    def exchange(a: Path, b: Path) -> bool:
+        rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+        return rc == 0
+
+    return exchange
+
+
+_exchange = _renameat2_exchange()
+
+
+def publish_dir(new: Path, target: Path) -> None:
+    """Make ``new`` appear at ``target``, replacing what was there, with no moment of a half folder.
+
+    On Linux the two folders are swapped atomically; elsewhere (or if the file
+    system refuses) the old folder is renamed aside first and the new one
+    renamed in: a reader may then miss the folder for an instant, but never sees
+    a mix, and :func:`clean_leftovers` restores the old one if a kill lands between.
+    """
+    if target.exists() and not target.is_dir():
+        raise StorageError("artifact path exists and is not a folder (expected a folder or nothing)", target)
+    if target.exists():
+        if _exchange is not None and _exchange(new, target):
+            shutil.rmtree(new, ignore_errors=True)  # now holds the previous artifacts
+            _fsync_dir(target.parent)
+            return
+        old = target.with_name(f".{target.name}{OLD_MARK}{uuid.uuid4().hex[:8]}")
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
+    _fsync_dir(target.parent)
+
+
+def clean_leftovers(target: Path) -> list[Path]:
+    """Remove what an interrupted run left beside ``target``; restore ``target`` if only its old copy survived.
+
+    Call it while holding the run lock, so no live run's temporary folder is touched.
+    """
+    parent, removed = target.parent, []
+    if not parent.is_dir():
+        return removed
+    olds = sorted(parent.glob(f".{target.name}{OLD_MARK}*"))
+    if olds and not target.exists():
+        os.rename(olds.pop(), target)  # killed between the two renames: put the last good one back
+        log.warning("restored %s from an interrupted run", target)
+    for p in [*olds, *parent.glob(f".{target.name}{TMP_MARK}*")]:
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def new_temp_dir(target: Path) -> Path:
+    """An empty folder beside ``target`` (same file system, so the final rename is atomic)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir()
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the output folder: {exc.strerror or exc} (expected a writable export.dir)",
+            target.parent,
+        ) from None
+    return tmp
+
+
+# --------------------------------------------------------------------------- the artifact folder
+
+
+def write_artifacts(
+    target: Path,
+    matrix: EmbeddingMatrix,
+    *,
+    report: dict[str, Any],
+    manifest: dict[str, Any],
+    report_md: str,
+    extra_writers: dict[str, Callable[[Path, EmbeddingMatrix], list[str]]] | None = None,
+) -> dict[str, Any]:
+    """Write every artifact into a temporary folder, the manifest last, then swap it in at ``target``.
+
+    ``manifest`` is completed here with ``files`` (name -> sha256 and bytes) and
+    returned as written. ``extra_writers`` map a format name to a function that
+    writes its files into the folder and returns their names.
+    """
+    tmp = new_temp_dir(target)
+    try:
+        files = _write_files(tmp, matrix, report, report_md, extra_writers or {})
+        manifest = {**manifest, "files": {name: _file_entry(tmp / name) for name in files}}
+        write_json(tmp / MANIFEST, manifest)
+        for name in [*files, MANIFEST]:
+            with open(tmp / name, "rb") as fh:
+                os.fsync(fh.fileno())
+        publish_dir(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StorageError(f"cannot write artifacts: {exc.strerror or exc}", exc.filename or target) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("published %s (%d x %d)", target, matrix.input_dim, matrix.output_dim)
+    return manifest
+
+
+def _write_files(
+    folder: Path,
+    matrix: EmbeddingMatrix,
+    report: dict[str, Any],
+    report_md: str,
+    extra_writers: dict[str, Callable[[Path, EmbeddingMatrix], list[str]]],
+) -> list[str]:
+    weights = np.ascontiguousarray(matrix.weights, dtype=np.float32)
+    np.save(folder / "embeddings.npy", weights, allow_pickle=False)
+    write_lines(folder / "vocab.txt", matrix.tokens)
+    write_lines(folder / "oov.txt", (matrix.tokens[i] for i in matrix.initialised))
+    write_json(folder / "report.json", report)
+    (folder / "report.md").write_text(report_md, encoding="utf-8")
+    files = ["embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md"]
+    for fmt, writer in extra_writers.items():
+        files.extend(writer(folder, matrix))
+    return files
+
+
+def _file_entry(path: Path) -> dict[str, Any]:
+    return {"sha256": sha256_of(path), "bytes": path.stat().st_size}
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,64 @@
+"""One run at a time per artifact folder: an OS file lock beside it.
+
+The lock is ``<export.dir>/.<name>.lock``, held with ``fcntl.flock`` for the
+whole run. The kernel drops it when the process dies, even by SIGKILL, so a
+killed run never leaves a stale lock behind. The holder's pid is written into
+the file so that a refused run can say who holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.errors import LockHeldError, StorageError
+
+
+def lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
+    """Hold the lock for ``target`` (an artifact folder); wait up to ``wait`` seconds for it.
+
+    Raises :class:`LockHeldError` (exit 75) naming the holder's pid when it stays taken.
+    """
+    path = lock_path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
+        ) from None
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_pid(fd)
+                    raise LockHeldError(
+                        f"another embpipe run (pid {holder}) is writing {target}; "
+                        "retry later or pass --wait SECONDS",
+                        path,
+                    ) from None
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode().strip() or "unknown"
+    except OSError:
+        return "unknown"

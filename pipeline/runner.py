@@ -1,0 +1,437 @@
+"""Running the pipeline from a :class:`~pipeline.config.Config`: stages in order, cached, published atomically.
+
+:func:`run` takes the run lock on the artifact folder, computes every stage's
+fingerprint (cheap: configs and file identities only), and then produces each
+stage's result lazily: from the stage cache when its fingerprint is there,
+else by calling the stage function, whose inputs are the results of the stages
+before it. When the published folder was made from exactly the same
+fingerprint, nothing is loaded at all. :func:`plan` says what would run, and why,
+without running anything. Python users::
+
+    from pipeline.config import load_config
+    from pipeline.runner import run
+    result = run(load_config("configs/glove.toml"))
+    result.artifact_dir, result.manifest["input_dim"]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import pipeline
+from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
+from pipeline.config import Config, resolve_input
+from pipeline.errors import GateError
+
+log = logging.getLogger(__name__)
+
+STAGES = ("vectors", "vocab", "align", "matrix", "evaluate", "export")
+# Bump a stage's number when its logic changes: every cached result of it, and downstream, is then stale.
+STAGE_VERSIONS = {"vectors": 1, "vocab": 1, "align": 1, "matrix": 1, "evaluate": 1, "export": 1}
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    artifact_dir: Path
+    manifest: dict[str, Any]
+    report: dict[str, Any]
+    cache: dict[str, str] = field(default_factory=dict)  # stage -> "hit" | "run" | "skipped"
+    matrix: Any = None  # the EmbeddingMatrix, unless nothing had to be loaded (up to date)
+    vectors: Any = None  # the source Vectors, likewise
+
+
+def artifact_dir(config: Config) -> Path:
+    return Path(config.export.dir) / config.name
+
+
+# --------------------------------------------------------------------------- stage inputs
+
+
+def _corpus_specs(config: Config, for_vocab: bool) -> tuple[str, ...]:
+    if for_vocab and config.vocab.corpus:
+        return config.vocab.corpus
+    return config.vectors.corpus
+
+
+def _input_files(config: Config) -> dict[str, list[Path]]:
+    """The files each stage reads, resolved (missing ones raise StorageError here, before any work)."""
+    from pipeline.sources.corpus import corpus_files
+
+    files: dict[str, list[Path]] = {s: [] for s in STAGES}
+    if config.vectors.source == "train":
+        files["vectors"] = corpus_files(config.vectors.corpus, config.base_dir)
+    else:
+        files["vectors"] = [resolve_input(config.vectors.path, config.base_dir)]
+    if config.vocab.source == "corpus":
+        files["vocab"] = corpus_files(_corpus_specs(config, True), config.base_dir)
+    else:
+        files["vocab"] = [resolve_input(config.vocab.path, config.base_dir)]
+    ev = config.evaluate
+    files["evaluate"] = [resolve_input(p, config.base_dir) for p in (ev.analogies, *ev.similarity) if p]
+    return files
+
+
+def _upstream(config: Config) -> dict[str, tuple[str, ...]]:
+    """Which stages each stage consumes. A vector *file* is read filtered to the vocabulary."""
+    vectors_up = () if config.vectors.source == "train" else ("vocab",)
+    return {
+        "vocab": (),
+        "vectors": vectors_up,
+        "align": ("vocab", "vectors"),
+        "matrix": ("align",),
+        "evaluate": ("matrix",),
+        "export": ("matrix", "evaluate"),
+    }
+
+
+def _stage_config(config: Config, stage: str) -> dict[str, Any]:
+    c = config.to_dict()
+    if stage == "vectors":
+        section = dict(c["vectors"])
+        if config.vectors.source == "file":
+            section.pop("train")
+            section["align_rules"] = c["align"]["rules"]  # the filter depends on them
+        return section
+    if stage == "vocab":
+        v = dict(c["vocab"])
+        v["corpus_used"] = list(_corpus_specs(config, True)) if config.vocab.source == "corpus" else []
+        v["encoding"] = [c["vectors"]["encoding"], c["vectors"]["encoding_errors"]]
+        return v
+    if stage == "evaluate":
+        ev = dict(c["evaluate"])
+        ev.pop("gate")  # the gate is checked on the report; changing it re-judges, never recomputes
+        return ev
+    if stage == "export":
+        return {"export": c["export"], "name": c["name"], "gate": c["evaluate"]["gate"]}
+    return c[stage]
+
+
+def stage_fingerprints(config: Config, cache_root: Path | None) -> tuple[dict[str, str], dict[str, dict]]:
+    """Each stage's fingerprint, and the parts it was made of (for :func:`plan` to say what changed)."""
+    files = _input_files(config)
+    ups = _upstream(config)
+    fps: dict[str, str] = {}
+    parts: dict[str, dict] = {}
+    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
+        p = {
+            "upstream": {u: fps[u] for u in ups[stage]},
+            "version": STAGE_VERSIONS[stage],
+            "config": fingerprint(_stage_config(config, stage)),
+            "seed": config.seed if stage in ("vectors", "matrix") else None,
+            "files": {str(f): fingerprint(content_key(file_identity(f, cache_root))) for f in files[stage]},
+        }
+        parts[stage] = p
+        fps[stage] = fingerprint(stage, p)
+    return fps, parts
+
+
+# --------------------------------------------------------------------------- the stages
+
+
+def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
+    """Train or read the source vectors; a file is read filtered to what ``vocab`` could match."""
+    if config.vectors.source == "train":
+        from pipeline.sources.train import train_vectors
+
+        work_dir = work_dir or Path(config.export.dir) / ".work" / config.name
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=work_dir)
+    from pipeline.sources.readers import read_vectors
+
+    wanted = None
+    if vocab is not None:
+        from pipeline.align import wanted_predicate
+
+        wanted = wanted_predicate(vocab.tokens, config.align.rules)
+    return read_vectors(
+        resolve_input(config.vectors.path, config.base_dir),
+        config.vectors.format,
+        encoding=config.vectors.encoding,
+        encoding_errors=config.vectors.encoding_errors,
+        wanted=wanted,
+    )
+
+
+def get_vocabulary(config: Config):
+    from pipeline.vocab import build_vocabulary
+
+    return build_vocabulary(
+        config.vocab,
+        base_dir=config.base_dir,
+        corpus=config.vectors.corpus,
+        encoding=config.vectors.encoding,
+        encoding_errors=config.vectors.encoding_errors,
+    )
+
+
+def evaluated_rows(matrix) -> tuple[list[str], np.ndarray]:
+    """The rows a model will see that came from a source vector, in row order (what evaluation scores)."""
+    idx = np.flatnonzero(matrix.matched)
+    return [matrix.tokens[i] for i in idx], np.asarray(matrix.weights)[idx]
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The evaluate stage's result, as a dataclass so the stage cache can store it."""
+
+    report: dict[str, Any]
+
+
+def check_gate(config: Config, alignment_report: dict[str, Any], evaluation: dict[str, Any]) -> list[str]:
+    """The gate thresholds missed, as readable strings (empty: passed)."""
+    gate, missed = config.evaluate.gate, []
+
+    def low(name: str, value: float | None, minimum: float) -> None:
+        if value is not None and value < minimum:
+            missed.append(f"{name} {value:.4f} < evaluate.gate.min_{name} {minimum}")
+
+    low("coverage", alignment_report.get("coverage"), gate.min_coverage)
+    low("weighted_coverage", alignment_report.get("weighted_coverage"), gate.min_weighted_coverage)
+    analogies = evaluation.get("analogies") or {}
+    if analogies:
+        low("analogy_accuracy", (analogies.get("cosadd") or {}).get("accuracy"), gate.min_analogy_accuracy)
+    for sim in evaluation.get("similarity") or []:
+        value = sim.get("spearman")
+        if value is not None and value < gate.min_similarity_spearman:
+            missed.append(
+                f"similarity_spearman {value:.4f} ({Path(sim['path']).name}) "
+                f"< evaluate.gate.min_similarity_spearman {gate.min_similarity_spearman}"
+            )
+    share = alignment_report.get("oov_share")
+    if share is not None and share > gate.max_oov_share:
+        missed.append(f"oov_share {share:.4f} > evaluate.gate.max_oov_share {gate.max_oov_share}")
+    return missed
+
+
+def versions() -> dict[str, str]:
+    out = {"embpipe": pipeline.__version__, "python": platform.python_version()}
+    for dist in ("gensim", "numpy", "scikit-learn"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Stages:
+    """Produces stage results lazily: cache hit, or compute from upstream results and store."""
+
+    def __init__(self, config: Config, fps: dict[str, str], cache: StageCache, force: frozenset[str]):
+        self.config, self.fps, self.cache, self.force = config, fps, cache, force
+        self.results: dict[str, Any] = {}
+        self.status: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+
+    def get(self, stage: str) -> Any:
+        if stage in self.results:
+            return self.results[stage]
+        cls, compute = self._spec(stage)
+        t0 = time.perf_counter()
+        result = None
+        if stage not in self.force and "all" not in self.force:
+            result = self.cache.load(stage, self.fps[stage], cls, mmap=stage == "vectors")
+        if result is not None:
+            self.status[stage] = "hit"
+            log.info("stage %s: cache hit", stage, extra={"stage": stage, "event": "cache_hit"})
+        else:
+            log.info("stage %s: start", stage, extra={"stage": stage, "event": "start"})
+            result = compute()
+            self.status[stage] = "run"
+            self.cache.save(stage, self.fps[stage], result, skip=("keyed_vectors",))
+        self.seconds[stage] = round(time.perf_counter() - t0, 4)
+        log.info(
+            "stage %s: %s in %.2fs", stage, self.status[stage], self.seconds[stage],
+            extra={"stage": stage, "event": "done", "seconds": self.seconds[stage], "cache": self.status[stage]},
+        )
+        self.results[stage] = result
+        return result
+
+    def _spec(self, stage: str):
+        c = self.config
+        if stage == "vectors":
+            from pipeline.sources import Vectors
+
+            vocab = (lambda: self.get("vocab")) if c.vectors.source == "file" else (lambda: None)
+            return Vectors, lambda: get_vectors(c, vocab())
+        if stage == "vocab":
+            from pipeline.vocab import Vocabulary
+
+            return Vocabulary, lambda: get_vocabulary(c)
+        if stage == "align":
+            from pipeline.align import Alignment, align
+
+            return Alignment, lambda: align(self.get("vocab"), self.get("vectors"), c.align)
+        if stage == "matrix":
+            from pipeline.matrix import EmbeddingMatrix, build_matrix
+
+            return EmbeddingMatrix, lambda: build_matrix(
+                self.get("vocab"), self.get("align"), self.get("vectors"), c.matrix, seed=c.seed
+            )
+        if stage == "evaluate":
+            from pipeline.evaluate import evaluate
+
+            def compute():
+                words, rows = evaluated_rows(self.get("matrix"))
+                return Evaluation(evaluate(words, rows, c.evaluate, base_dir=c.base_dir))
+
+            return Evaluation, compute
+        raise KeyError(stage)
+
+
+def _published_manifest(target: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """What :func:`run` would do, per stage, and why; runs nothing.
+
+    Each row: ``stage``, ``action`` ("cached", "run", "up to date") and ``why``.
+    """
+    cache_root = default_cache_dir(config.cache.dir)
+    cache = StageCache(cache_root, config.cache.enabled)
+    fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
+    previous = (_published_manifest(artifact_dir(config)) or {}).get("run", {}).get("fingerprint_parts", {})
+    rows = []
+    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
+        forced = stage in force or "all" in force
+        if stage == "export":
+            same = (_published_manifest(artifact_dir(config)) or {}).get("run", {}).get("fingerprint") == fps[stage]
+            action = "up to date" if same and not forced else "run"
+        else:
+            action = "cached" if cache.has(stage, fps[stage]) and not forced else "run"
+        why = "forced" if forced else _why(parts[stage], previous.get(stage), action)
+        rows.append({"stage": stage, "action": action, "fingerprint": fps[stage], "why": why})
+    return rows
+
+
+def _why(now: dict, before: dict | None, action: str) -> str:
+    if action != "run":
+        return "inputs unchanged"
+    if before is None:
+        return "no earlier run of this name"
+    changed = []
+    for f, h in now["files"].items():
+        if before.get("files", {}).get(f) != h:
+            changed.append(f"input {Path(f).name} changed" if f in before.get("files", {}) else f"new input {Path(f).name}")
+    if now["config"] != before.get("config"):
+        changed.append("config section changed")
+    if now["seed"] != before.get("seed"):
+        changed.append("seed changed")
+    if now["version"] != before.get("version"):
+        changed.append("stage logic version changed")
+    if now["upstream"] != before.get("upstream"):
+        changed.append("upstream " + ", ".join(k for k in now["upstream"] if now["upstream"][k] != before.get("upstream", {}).get(k)) + " changed")
+    return "; ".join(changed) or "not in the cache"
+
+
+def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> RunResult:
+    """Run every stage of ``config`` and publish ``<export.dir>/<name>/``.
+
+    ``force`` names stages to recompute ("all" for every one). Holds the run
+    lock for the whole run (``wait`` seconds to get it, else exit 75). Raises
+    :class:`GateError` (exit 3) after writing the new artifacts to
+    ``<export.dir>/<name>.rejected/`` when a gate threshold is missed; the
+    published folder is then left as it was.
+    """
+    from pipeline.export import clean_leftovers, now_iso
+    from pipeline.lock import run_lock
+
+    target = artifact_dir(config)
+    started, t0 = now_iso(), time.perf_counter()
+    with run_lock(target, wait=wait):
+        clean_leftovers(target)
+        cache_root = default_cache_dir(config.cache.dir)
+        fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
+        published = _published_manifest(target)
+        forced = frozenset(force)
+        if (
+            published is not None
+            and published.get("run", {}).get("fingerprint") == fps["export"]
+            and not forced & {*STAGES, "all"}
+        ):
+            log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
+            report = json.loads((target / "report.json").read_text(encoding="utf-8"))
+            return RunResult(target, published, report, {s: "skipped" for s in STAGES})
+        stages = _Stages(config, fps, StageCache(cache_root, config.cache.enabled), forced)
+        return _finish(config, stages, fps, parts, target, started, t0)
+
+
+def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0: float) -> RunResult:
+    from pipeline.export import MANIFEST_VERSION, now_iso, write_artifacts
+    from pipeline.report import render_report
+
+    vocab, vectors, alignment = stages.get("vocab"), stages.get("vectors"), stages.get("align")
+    matrix, evaluation = stages.get("matrix"), stages.get("evaluate").report
+    missed = check_gate(config, alignment.report, evaluation)
+    report = {
+        "name": config.name,
+        "gate": {"passed": not missed, "missed": missed},
+        "vectors": {"source": vectors.source, **vectors.stats, "count": len(vectors), "dim": vectors.dim},
+        "vocab": {"size": len(vocab), **vocab.stats},
+        "alignment": alignment.report,
+        "matrix": matrix.info,
+        "evaluation": evaluation,
+    }
+    out = target if not missed else target.with_name(f"{target.name}.rejected")
+    t_export = time.perf_counter()
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "name": config.name,
+        "status": "ok" if not missed else "rejected",
+        "input_dim": matrix.input_dim,
+        "output_dim": matrix.output_dim,
+        "padding_idx": matrix.padding_idx,
+        "oov_idx": matrix.oov_idx,
+        "reserved_rows": sorted(int(i) for i in vocab.reserved),
+        "dtype": "float32",
+        "seed": config.seed,
+        "source": vectors.source,
+        "vocab_source": vocab.source,
+        "coverage": {k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage", "oov_share")},
+        "gate": report["gate"],
+        "config": config.to_dict(),
+        "versions": versions(),
+        "run": {
+            "started": started,
+            "finished": now_iso(),
+            "seconds": round(time.perf_counter() - t0, 4),
+            "stage_seconds": dict(stages.seconds),
+            "cache": dict(stages.status),
+            "fingerprint": fps["export"],
+            "fingerprint_parts": parts,
+        },
+    }
+    manifest = write_artifacts(
+        out, matrix, report=report, manifest=manifest, report_md=render_report(report),
+        extra_writers=_extra_writers(config),
+    )
+    stages.seconds["export"] = round(time.perf_counter() - t_export, 4)
+    stages.status["export"] = "run"
+    if missed:
+        raise GateError(
+            f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, {target} left as it was"
+        )
+    return RunResult(target, manifest, report, dict(stages.status), matrix, vectors)
+
+
+def _extra_writers(config: Config):
+    if not config.export.formats:
+        return {}
+    from pipeline.formats import writers_for
+
+    return writers_for(config.export)

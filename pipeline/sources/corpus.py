@@ -1,0 +1,70 @@
+"""Reading a text corpus: one sentence per line, whitespace-separated tokens.
+
+A corpus is one or more files or folders (a folder means every regular,
+non-hidden file in it, sorted by name, not recursive); each may be plain,
+``.gz`` or ``.bz2``. Used both to train word2vec and to count a vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pipeline.config import resolve_input
+from pipeline.errors import DataError, StorageError
+from pipeline.sources.files import open_text
+
+
+def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path]:
+    """Expand config corpus entries (files, folders, ``gensim-test:`` names) into files.
+
+    >>> corpus_files(["gensim-test:lee_background.cor"], ".")[0].name
+    'lee_background.cor'
+    """
+    if not specs:
+        raise DataError("no corpus given (expected one or more files or folders in 'corpus')")
+    files: list[Path] = []
+    for spec in specs:
+        path = resolve_input(spec, base_dir)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise DataError("corpus folder has no files (expected text files, one sentence per line)", path)
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise StorageError("cannot read corpus: no such file or folder (expected an existing file)", path)
+    return files
+
+
+def iter_sentences(
+    files: Sequence[Path],
+    *,
+    lowercase: bool = False,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> Iterator[list[str]]:
+    """Yield each non-empty line of each file as a list of tokens.
+
+    A byte sequence that is not valid ``encoding`` raises :class:`DataError`
+    with the file and line (set ``encoding_errors = "replace"`` to accept it).
+    """
+    for path in files:
+        lineno = 0
+        with open_text(path, encoding=encoding, errors=errors) as fh:
+            try:
+                for lineno, line in enumerate(fh, start=1):
+                    tokens = (line.lower() if lowercase else line).split()
+                    if tokens:
+                        yield tokens
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"bytes that are not valid {encoding} ({exc.reason}) "
+                    f"(expected {encoding} text, or set encoding_errors = \"replace\")",
+                    path,
+                    lineno + 1,
+                ) from None
+            except (EOFError, OSError) as exc:
+                raise DataError(f"corpus file is damaged or cut short ({exc})", path, lineno + 1) from None

@@ -1,0 +1,135 @@
+"""pipeline/export.py and pipeline/artifacts.py: atomic publication, leftovers, verification on load."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import load_artifact
+from pipeline.errors import DataError
+from pipeline.export import clean_leftovers, write_artifacts
+from pipeline.matrix import EmbeddingMatrix
+
+
+def make_matrix(rows: int = 6, dim: int = 4, fill: float = 1.0) -> EmbeddingMatrix:
+    weights = np.full((rows, dim), fill, dtype=np.float32)
+    weights[0] = 0
+    tokens = ("[PAD]", "[UNK]", *[f"w{i}" for i in range(rows - 2)])
+    matched = np.array([False, False] + [True] * (rows - 3) + [False])
+    return EmbeddingMatrix(weights, tokens, matched, initialised=(1, rows - 1))
+
+
+def publish(target: Path, m: EmbeddingMatrix, **manifest) -> dict:
+    base = {"input_dim": m.input_dim, "output_dim": m.output_dim, "padding_idx": 0, "oov_idx": 1,
+            "reserved_rows": [0, 1], **manifest}
+    return write_artifacts(target, m, report={"ok": True}, manifest=base, report_md="# r\n")
+
+
+def test_folder_contents_and_manifest_hashes(tmp_path):
+    target = tmp_path / "run"
+    m = make_matrix()
+    manifest = publish(target, m)
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        ["embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md", "manifest.json"]
+    )
+    assert np.array_equal(np.load(target / "embeddings.npy", allow_pickle=False), m.weights)
+    assert (target / "vocab.txt").read_text().splitlines() == list(m.tokens)
+    assert (target / "oov.txt").read_text().splitlines() == ["[UNK]", "w3"]
+    import hashlib
+
+    for name, entry in manifest["files"].items():
+        assert entry["sha256"] == hashlib.sha256((target / name).read_bytes()).hexdigest()
+    assert json.loads((target / "manifest.json").read_text()) == manifest
+    art = load_artifact(target)
+    assert art.matched_rows()[0] == ["w0", "w1", "w2"]
+
+
+def test_republish_replaces_whole_folder_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix(fill=1.0))
+    publish(target, make_matrix(rows=8, fill=2.0))
+    assert np.load(target / "embeddings.npy").shape == (8, 4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_failure_while_writing_keeps_previous_artifacts(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    publish(target, make_matrix(fill=1.0))
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def broken(folder, matrix):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(Exception, match="No space left"):
+        write_artifacts(target, make_matrix(fill=3.0), report={}, manifest={}, report_md="",
+                        extra_writers={"broken": broken})
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the temporary folder is gone
+
+
+def test_clean_leftovers_restores_old_copy_and_removes_temps(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    # A run killed between "rename old aside" and "rename new in":
+    os.rename(target, tmp_path / ".run.old-deadbeef")
+    (tmp_path / ".run.tmp-123-abcd").mkdir()
+    clean_leftovers(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    load_artifact(target)
+
+
+def test_tampered_or_reshaped_matrix_is_refused(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    w = np.load(target / "embeddings.npy")
+    w[3, 2] += 1e-3
+    np.save(target / "embeddings.npy", w)
+    with pytest.raises(DataError, match=r"embeddings.npy.*sha256") as info:
+        load_artifact(target)
+    assert info.value.exit_code == 65
+
+
+def test_folder_without_manifest_is_refused(tmp_path):
+    (tmp_path / "half").mkdir()
+    with pytest.raises(DataError, match="no manifest.json"):
+        load_artifact(tmp_path / "half")
+
+
+KILLER = textwrap.dedent(
+    """
+    import sys, numpy as np
+    sys.path.insert(0, {tests!r})
+    from test_export import make_matrix, publish
+    from pathlib import Path
+    i = 0
+    while True:  # publish again and again until killed
+        i += 1
+        publish(Path({target!r}), make_matrix(rows=20000, dim=50, fill=float(i % 7 + 1)))
+    """
+)
+
+
+def test_sigkill_during_export_never_leaves_a_broken_folder(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix(rows=20000, dim=50, fill=9.0))
+    code = KILLER.format(tests=str(Path(__file__).parent), target=str(target))
+    for delay in (0.3, 0.45, 0.6, 0.8, 1.0, 1.3):
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        clean_leftovers(target)
+        art = load_artifact(target)  # verifies sha256, shape and padding against the manifest
+        fill = float(art.weights[5, 0])
+        assert fill in {1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0}
+        assert np.all(art.weights[2:] == fill)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
