@@ -1,14 +1,88 @@
 """Matching vocabulary tokens to source vectors through ordered fallback rules.
 
-STUB: dataclass contract only.
+Use :func:`align` after building a :class:`~pipeline.vocab.Vocabulary` and
+getting :class:`~pipeline.sources.Vectors`; :func:`wanted_predicate` tells a
+reader of a big vector file which source words could match at all, so it can
+skip the rest without changing the result.
+
+A rule is a normalisation applied to BOTH sides. For each rule in use we map
+every normalised source word to the FIRST source word (file order, which is
+frequency order in the common vector files) with that form; a token matches by
+rule r when r(token) is in that map. Rules are tried in the configured order
+and the first match wins:
+
+* ``exact``    -- the token as is;
+* ``lower``    -- ``str.lower``: "Apple" finds "apple", and "apple" finds a source that only has "Apple";
+* ``casefold`` -- Unicode NFKC, then ``str.casefold``: "STRASSE" finds "straße", "ｆｉｌｅ" finds "file";
+* ``digits``   -- every Unicode decimal digit becomes "#" (the GoogleNews
+  vectors' convention: "1984" finds "####"). It does not change case
+  ("Y2K" finds "Y#K", not "y#k"): each rule is one normalisation, and the
+  configured order decides what is tried.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from pipeline.config import AlignConfig
+from pipeline.errors import ConfigError
+from pipeline.sources import Vectors
+from pipeline.vocab import Vocabulary
+
+RESERVED_RULE = "reserved"
+
+_DIGIT = re.compile(r"\d")  # on str patterns \d is any Unicode decimal digit (category Nd)
+
+
+def _exact(token: str) -> str:
+    return token
+
+
+def _lower(token: str) -> str:
+    return token.lower()
+
+
+def _casefold(token: str) -> str:
+    """NFKC then casefold; ASCII is skipped past NFKC, which cannot change it.
+
+    >>> _casefold("ＡＢＣ")
+    'abc'
+    """
+    if token.isascii():
+        return token.casefold()
+    return unicodedata.normalize("NFKC", token).casefold()
+
+
+def _digits(token: str) -> str:
+    """Every decimal digit, of any script, becomes '#'.
+
+    >>> _digits("Route66")
+    'Route##'
+    """
+    return _DIGIT.sub("#", token)
+
+
+RULES: dict[str, Callable[[str], str]] = {
+    "exact": _exact,
+    "lower": _lower,
+    "casefold": _casefold,
+    "digits": _digits,
+}
+
+
+def normalise(token: str, rule: str) -> str:
+    """``token`` as rule ``rule`` sees it.
+
+    >>> normalise("Ｘ1", "casefold"), normalise("Ｘ1", "digits")
+    ('x1', 'Ｘ#')
+    """
+    return RULES[_check_rules([rule])[0]](token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,3 +99,140 @@ class Alignment:
     source_index: np.ndarray
     rule: tuple[str | None, ...]
     report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def matched(self) -> np.ndarray:
+        """Bool mask of rows that take a source vector."""
+        return self.source_index >= 0
+
+
+def align(vocab: Vocabulary, vectors: Vectors, config: AlignConfig, *, top_missing: int = 20) -> Alignment:
+    """Find each vocabulary word's source vector through ``config.rules``; see the module docstring.
+
+    >>> # vocab [PAD] [UNK] Apple 1999 kiwi; source: apple, ####  ->
+    >>> # source_index [-1, -1, 0, 1, -1], rule ('reserved', 'reserved', 'lower', 'digits', None)
+    """
+    rules = _check_rules(config.rules)
+    n = len(vocab.tokens)
+    source_index = np.full(n, -1, dtype=np.int64)
+    rule: list[str | None] = [None] * n
+    for i in vocab.reserved:
+        rule[i] = RESERVED_RULE
+
+    pending = list(vocab.word_rows)
+    for name in rules:
+        if not pending:
+            break  # every word matched: no need to build the remaining rules' maps
+        normalise_fn = RULES[name]
+        index = _first_index(vectors.words, normalise_fn)
+        still: list[int] = []
+        for i in pending:
+            j = index.get(normalise_fn(vocab.tokens[i]))
+            if j is None:
+                still.append(i)
+            else:
+                source_index[i] = j
+                rule[i] = name
+        pending = still
+
+    return Alignment(
+        source_index=source_index,
+        rule=tuple(rule),
+        report=_report(vocab, source_index, rule, rules, top_missing, len(vectors.words)),
+    )
+
+
+def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[str], bool]:
+    """A test for source words: True iff ``r(word) == r(t)`` for some token t and rule r in ``rules``.
+
+    Keeping only the source words it accepts (in file order) gives the same
+    alignment as the full source: for each rule, every source word sharing a
+    token's normal form is kept, so the first such word is still the first.
+
+    >>> keep = wanted_predicate(["Apple"], ["lower"])
+    >>> keep("APPLE"), keep("pear")
+    (True, False)
+    """
+    rule_names = _check_rules(rules)
+    tokens = list(tokens)
+    checks = [(RULES[r], frozenset(RULES[r](t) for t in tokens)) for r in rule_names]
+
+    def wanted(word: str) -> bool:
+        return any(fn(word) in keys for fn, keys in checks)
+
+    return wanted
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_rules(rules: Iterable[str]) -> tuple[str, ...]:
+    """The rule names in order, repeats dropped; an unknown name is a ConfigError.
+
+    >>> _check_rules(["lower", "exact", "lower"])
+    ('lower', 'exact')
+    """
+    out: list[str] = []
+    for r in rules:
+        if r not in RULES:
+            raise ConfigError(
+                f"The 'align.rules' parameter must list only {', '.join(map(repr, RULES))}. Got {r!r} instead."
+            )
+        if r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def _first_index(words: Sequence[str], normalise_fn: Callable[[str], str]) -> dict[str, int]:
+    """Normalised form -> index of the first word having it (one pass).
+
+    >>> _first_index(["Apple", "apple", "APPLE"], str.lower)
+    {'apple': 0}
+    """
+    index: dict[str, int] = {}
+    for j, w in enumerate(words):
+        index.setdefault(normalise_fn(w), j)
+    return index
+
+
+def _report(
+    vocab: Vocabulary,
+    source_index: np.ndarray,
+    rule: list[str | None],
+    rules: tuple[str, ...],
+    top_missing: int,
+    source_words: int,
+) -> dict[str, Any]:
+    """Coverage figures for the report; weighted coverage needs a count on every word row."""
+    rows = vocab.word_rows
+    types = len(rows)
+    matched_rows = [i for i in rows if source_index[i] >= 0]
+    matched = len(matched_rows)
+    coverage = matched / types if types else 0.0
+
+    counts = [vocab.counts[i] for i in rows]
+    weighted = None
+    if types and all(c is not None for c in counts):
+        total = sum(counts)
+        if total > 0:
+            weighted = sum(vocab.counts[i] for i in matched_rows) / total
+
+    by_rule = {r: 0 for r in rules}
+    for i in matched_rows:
+        by_rule[rule[i]] += 1
+
+    missing = [i for i in rows if source_index[i] < 0]
+    # Most frequent first; unknown counts last; then row order.
+    missing.sort(key=lambda i: (vocab.counts[i] is None, -(vocab.counts[i] or 0), i))
+    return {
+        "rules": list(rules),
+        "source_words": source_words,
+        "types": types,
+        "matched": matched,
+        "coverage": coverage,
+        "weighted_coverage": weighted,
+        "oov_share": 1.0 - coverage,
+        "by_rule": by_rule,
+        "missing": len(missing),
+        "top_missing": [{"token": vocab.tokens[i], "count": vocab.counts[i]} for i in missing[:top_missing]],
+    }

@@ -1,14 +1,46 @@
 """The ``(input_dim, output_dim)`` float32 embedding matrix.
 
-STUB: dataclass contract only.
+Use :func:`build_matrix` after :func:`pipeline.align.align`. Each row is one of:
+
+* a matched word: its source vector, bit for bit (or its PCA projection when
+  ``output_dim`` is smaller than the source's dimension);
+* the padding row: all zeros;
+* other reserved rows (the ``[unused{i}]`` gap fillers of a word_index): all
+  zeros -- no sequence should contain them, and zeros make that visible;
+* the OOV row and every unmatched word: initialised by ``oov_init``
+  (``normal``, ``uniform``, ``zeros`` or ``mean``; see :func:`oov_row`).
+
+The random rows depend on ``(seed, token)`` only (see :func:`token_rng`), so
+reordering the vocabulary or adding words never changes an existing row.
+The statistics they follow (per-dimension mean and std) are taken over the
+DISTINCT source vectors the vocabulary matched, in source order: a source
+vector matched by both "Apple" and "apple" counts once, and row order cannot
+change a bit of the result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from pipeline.align import Alignment
+from pipeline.config import MatrixConfig
+from pipeline.errors import ConfigError, DataError
+from pipeline.sources import Vectors
+from pipeline.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+# Used when nothing matched, so there are no statistics to follow: small
+# enough not to dominate a layer's first updates, large enough to break symmetry.
+FALLBACK_MEAN = 0.0
+FALLBACK_STD = 0.1
+
+OOV_INITS = ("normal", "uniform", "zeros", "mean")
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,3 +67,159 @@ class EmbeddingMatrix:
     @property
     def output_dim(self) -> int:
         return int(self.weights.shape[1])
+
+
+def build_matrix(
+    vocab: Vocabulary,
+    alignment: Alignment,
+    vectors: Vectors,
+    config: MatrixConfig,
+    *,
+    seed: int,
+) -> EmbeddingMatrix:
+    """Assemble the embedding matrix; see the module docstring for what each row holds.
+
+    >>> # vocab [PAD] [UNK] cat dog, source cat=[1, 2]; oov_init="zeros"  ->
+    >>> # weights [[0, 0], [0, 0], [1, 2], [0, 0]], initialised (1, 3)
+    """
+    n = len(vocab.tokens)
+    if len(alignment.source_index) != n:
+        raise ValueError(
+            f"alignment has {len(alignment.source_index)} rows, vocabulary {n}: align this vocabulary first"
+        )
+    if config.oov_init not in OOV_INITS:
+        raise ConfigError(
+            f"The 'matrix.oov_init' parameter must be one of {', '.join(map(repr, OOV_INITS))}. "
+            f"Got {config.oov_init!r} instead."
+        )
+    source_dim = vectors.dim
+    output_dim = config.output_dim or source_dim
+    if output_dim > source_dim:
+        raise ConfigError(
+            f"The 'matrix.output_dim' parameter must be <= the source dimension {source_dim}. "
+            f"Got {output_dim} instead."
+        )
+
+    matched = np.asarray(alignment.source_index) >= 0
+    matched[list(vocab.reserved)] = False  # reserved rows never take a vector, whatever the alignment says
+    source_rows = np.asarray(alignment.source_index)[matched]
+    used = np.unique(source_rows)  # distinct source rows, sorted: independent of vocabulary order
+    table = np.asarray(vectors.matrix[used], dtype=np.float32)
+    info: dict[str, Any] = {
+        "oov_init": config.oov_init,
+        "output_dim": output_dim,
+        "source_dim": source_dim,
+        "reduction": None,
+        "explained_variance_ratio": None,
+        "seed": seed,
+    }
+    if output_dim < source_dim:
+        table, ratio = _pca(table, output_dim, seed)
+        info.update(reduction="pca", explained_variance_ratio=ratio)
+
+    weights = np.zeros((n, output_dim), dtype=np.float32)
+    weights[matched] = table[np.searchsorted(used, source_rows)]
+
+    initialised = tuple(
+        i for i in range(n) if not matched[i] and (i == vocab.oov_idx or i not in vocab.reserved)
+    )
+    mean, std, no_statistics = _statistics(table)
+    fallback = no_statistics and config.oov_init != "zeros" and bool(initialised)
+    if fallback:
+        log.warning(
+            "no vocabulary word matched a source vector: OOV rows use mean %s and std %s instead of the "
+            "matched rows' statistics",
+            FALLBACK_MEAN,
+            FALLBACK_STD,
+        )
+    for i in initialised:
+        weights[i] = oov_row(vocab.tokens[i], seed, config.oov_init, mean, std)
+
+    info.update(
+        n_matched=int(matched.sum()),
+        n_distinct_vectors=int(len(used)),
+        n_initialised=len(initialised),
+        n_zero_reserved=len(vocab.reserved - {vocab.padding_idx, vocab.oov_idx}),
+        fallback=f"no matched rows: mean {FALLBACK_MEAN}, std {FALLBACK_STD}" if fallback else None,
+    )
+    return EmbeddingMatrix(
+        weights=weights,
+        tokens=tuple(vocab.tokens),
+        matched=matched,
+        initialised=initialised,
+        padding_idx=vocab.padding_idx,
+        oov_idx=vocab.oov_idx,
+        info=info,
+    )
+
+
+def token_rng(seed: int, token: str) -> np.random.Generator:
+    """A generator seeded from ``(seed, token)`` only, never from ``hash()`` or a row number.
+
+    >>> token_rng(42, "cat").random() == token_rng(42, "cat").random()
+    True
+    """
+    # surrogatepass: a JSON "\\ud800" escape can put a lone surrogate into a token.
+    key = f"{seed}\x00{token}".encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return np.random.default_rng(int.from_bytes(digest, "little"))
+
+
+def oov_row(token: str, seed: int, oov_init: str, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """One initialised row (float32).
+
+    ``normal``: mean + std * z, z ~ N(0, 1); ``uniform``: mean + std * sqrt(3) * u,
+    u ~ U(-1, 1) (same mean and variance); ``zeros``; ``mean``.
+
+    >>> oov_row("cat", 42, "mean", np.array([1.0, 2.0]), np.array([0.5, 0.5]))
+    array([1., 2.], dtype=float32)
+    """
+    dim = len(mean)
+    if oov_init == "zeros":
+        return np.zeros(dim, dtype=np.float32)
+    if oov_init == "mean":
+        return mean.astype(np.float32)
+    rng = token_rng(seed, token)
+    if oov_init == "normal":
+        return (mean + std * rng.standard_normal(dim)).astype(np.float32)
+    if oov_init == "uniform":
+        return (mean + std * np.sqrt(3.0) * rng.uniform(-1.0, 1.0, dim)).astype(np.float32)
+    raise ConfigError(
+        f"The 'matrix.oov_init' parameter must be one of {', '.join(map(repr, OOV_INITS))}. Got {oov_init!r} instead."
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _statistics(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per-dimension mean and (population) std of ``table``'s rows, in float64, and whether we fell back.
+
+    >>> _statistics(np.array([[0.0, 1.0], [2.0, 1.0]]))[:2]
+    (array([1., 1.]), array([1., 0.]))
+    """
+    dim = table.shape[1]
+    if len(table) == 0:
+        return np.full(dim, FALLBACK_MEAN), np.full(dim, FALLBACK_STD), True
+    data = table.astype(np.float64)
+    return data.mean(axis=0), data.std(axis=0), False
+
+
+def _pca(table: np.ndarray, output_dim: int, seed: int) -> tuple[np.ndarray, float]:
+    """Project ``table`` onto its first ``output_dim`` principal components; also the explained variance ratio sum.
+
+    The full LAPACK SVD is deterministic (the randomized and ARPACK solvers
+    depend on the random state and on the platform's BLAS threading).
+    """
+    needed = output_dim + 1  # k centred points span at most k - 1 dimensions
+    if len(table) < needed:
+        raise DataError(
+            f"only {len(table)} distinct source vectors matched the vocabulary; reducing to "
+            f"matrix.output_dim = {output_dim} needs at least {needed} "
+            "(lower matrix.output_dim, set it to 0 to keep the source dimension, or improve coverage)"
+        )
+    from sklearn.decomposition import PCA  # imported here: sklearn costs ~0.5 s at startup
+
+    pca = PCA(n_components=output_dim, svd_solver="full", random_state=seed)
+    reduced = pca.fit_transform(table.astype(np.float64))
+    return reduced.astype(np.float32), float(pca.explained_variance_ratio_.sum())

@@ -151,7 +151,7 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
     if vocab is not None:
         from pipeline.align import wanted_predicate
 
-        wanted = wanted_predicate(vocab.tokens, config.align.rules)
+        wanted = wanted_predicate([vocab.tokens[i] for i in vocab.word_rows], config.align.rules)
     return read_vectors(
         resolve_input(config.vectors.path, config.base_dir),
         config.vectors.format,

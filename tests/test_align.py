@@ -1,0 +1,183 @@
+"""Tests for pipeline/align.py: which source row each token takes, by which rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.align import RULES, align, normalise, wanted_predicate
+from pipeline.config import ALIGN_RULES, AlignConfig
+from pipeline.errors import ConfigError
+from pipeline.sources import Vectors
+from pipeline.vocab import Vocabulary
+
+
+def make_vocab(words, counts=None, extra_reserved=()):
+    tokens = ("[PAD]", "[UNK]", *words)
+    counts = (None, None, *(counts or [None] * len(words)))
+    return Vocabulary(tokens=tokens, counts=counts, reserved=frozenset({0, 1, *extra_reserved}))
+
+
+def make_vectors(words):
+    # row j is [j, j]: a vector says which source row it came from
+    matrix = np.repeat(np.arange(len(words), dtype=np.float32)[:, None], 2, axis=1)
+    return Vectors(words=tuple(words), matrix=matrix)
+
+
+def test_rules_match_the_config_choices():
+    assert tuple(RULES) == ALIGN_RULES
+
+
+def test_align_golden():
+    vocab = make_vocab(["Apple", "apple", "1999", "STRASSE", "KIWI", "banana"], [50, 40, 30, 20, 10, 5])
+    vectors = make_vectors(["apple", "APPLE", "####", "straße", "Kiwi", "[UNK]"])
+    result = align(vocab, vectors, AlignConfig())
+    assert result.source_index.tolist() == [-1, -1, 0, 0, 2, 3, 4, -1]
+    assert result.rule == ("reserved", "reserved", "lower", "exact", "digits", "casefold", "lower", None)
+    assert result.matched.tolist() == [False, False, True, True, True, True, True, False]
+    r = result.report
+    assert (r["types"], r["matched"], r["missing"]) == (6, 5, 1)
+    assert r["coverage"] == pytest.approx(5 / 6)
+    assert r["oov_share"] == pytest.approx(1 / 6)
+    assert r["weighted_coverage"] == pytest.approx(150 / 155)
+    assert r["by_rule"] == {"exact": 1, "lower": 2, "casefold": 1, "digits": 1}
+    assert r["top_missing"] == [{"token": "banana", "count": 5}]
+
+
+def test_lower_works_both_ways_and_first_source_word_wins():
+    # "apple" finds a source that only has "Apple"
+    only_title = align(make_vocab(["apple"]), make_vectors(["x", "Apple"]), AlignConfig(rules=("lower",)))
+    assert only_title.source_index.tolist() == [-1, -1, 1]
+    # several source words share the form: the first in file order is taken
+    many = align(make_vocab(["apple"]), make_vectors(["APPLE", "Apple", "aPPle"]), AlignConfig(rules=("lower",)))
+    assert many.source_index.tolist() == [-1, -1, 0]
+
+
+def test_rule_order_decides():
+    vocab, vectors = make_vocab(["Apple"]), make_vectors(["apple", "Apple"])
+    assert align(vocab, vectors, AlignConfig(rules=("exact", "lower"))).source_index[2] == 1
+    lower_first = align(vocab, vectors, AlignConfig(rules=("lower", "exact")))
+    assert (lower_first.source_index[2], lower_first.rule[2]) == (0, "lower")
+
+
+def test_only_configured_rules_apply():
+    vocab, vectors = make_vocab(["Apple", "1999"]), make_vectors(["apple", "####"])
+    result = align(vocab, vectors, AlignConfig(rules=("exact",)))
+    assert result.source_index.tolist() == [-1, -1, -1, -1]
+    assert result.report["by_rule"] == {"exact": 0}
+
+
+def test_digits_rule_is_unicode_and_keeps_case():
+    assert normalise("Route66", "digits") == "Route##"
+    assert normalise("٣٤", "digits") == "##"  # Arabic-Indic digits are decimal digits too
+    assert normalise("½", "digits") == "½"  # a vulgar fraction is not a decimal digit
+    vocab = make_vocab(["Y2K"])
+    assert align(vocab, make_vectors(["y#k"]), AlignConfig(rules=("digits",))).source_index[2] == -1
+    assert align(vocab, make_vectors(["Y#K"]), AlignConfig(rules=("digits",))).source_index[2] == 0
+
+
+def test_casefold_applies_nfkc():
+    assert normalise("ｆｉｌｅ", "casefold") == "file"  # fullwidth letters
+    assert normalise("ﬁle", "casefold") == "file"  # the "fi" ligature
+    assert normalise("Straße", "casefold") == "strasse"
+    assert normalise("Straße", "lower") == "straße"
+
+
+def test_reserved_rows_never_match():
+    vocab = make_vocab(["[unused2]", "cat"], extra_reserved={2})
+    result = align(vocab, make_vectors(["[PAD]", "[UNK]", "[unused2]", "cat"]), AlignConfig())
+    assert result.source_index.tolist() == [-1, -1, -1, 3]
+    assert result.rule[:3] == ("reserved",) * 3
+    assert result.report["types"] == 1
+
+
+def test_weighted_coverage_needs_counts_and_top_missing_order():
+    vocab = make_vocab(["a", "b", "c", "d", "e"], [1, 9, 5, 9, 2])
+    result = align(vocab, make_vectors(["e"]), AlignConfig(), top_missing=3)
+    assert result.report["weighted_coverage"] == pytest.approx(2 / 26)
+    # count descending, then row
+    assert result.report["top_missing"] == [
+        {"token": "b", "count": 9},
+        {"token": "d", "count": 9},
+        {"token": "c", "count": 5},
+    ]
+    no_counts = align(make_vocab(["a", "b"]), make_vectors(["a"]), AlignConfig())
+    assert no_counts.report["weighted_coverage"] is None
+    assert no_counts.report["top_missing"] == [{"token": "b", "count": None}]
+
+
+def test_unknown_rule_is_config_error():
+    with pytest.raises(ConfigError) as err:
+        align(make_vocab(["a"]), make_vectors(["a"]), AlignConfig(rules=("exact", "stem")))
+    assert err.value.exit_code == 78 and "'stem'" in str(err.value)
+
+
+class CountingWords(tuple):
+    """A word tuple that counts full passes over it."""
+
+    passes = 0
+
+    def __iter__(self):
+        type(self).passes += 1
+        return super().__iter__()
+
+
+def test_rule_maps_are_built_lazily():
+    CountingWords.passes = 0
+    vectors = Vectors(words=CountingWords(["a", "b"]), matrix=np.zeros((2, 2), np.float32))
+    align(make_vocab(["a", "b"]), vectors, AlignConfig())
+    assert CountingWords.passes == 1  # everything matched exactly: lower/casefold/digits never built
+
+
+# --------------------------------------------------------------------------- filtered loading
+
+
+def test_wanted_predicate_golden():
+    keep = wanted_predicate(["Apple", "1999"], ["exact", "lower", "digits"])
+    assert [w for w in ["APPLE", "pear", "2024", "Apple", "apples", "19x9"] if keep(w)] == ["APPLE", "2024", "Apple"]
+
+
+def aligned_vectors(result, vectors):
+    """Per vocab row: (rule, source word, vector) -- comparable across different sources."""
+    return [
+        (rule, vectors.words[j] if j >= 0 else None, vectors.matrix[j].tolist() if j >= 0 else None)
+        for rule, j in zip(result.rule, result.source_index.tolist())
+    ]
+
+
+def filtered(vectors, keep):
+    rows = [j for j, w in enumerate(vectors.words) if keep(w)]
+    return Vectors(words=tuple(vectors.words[j] for j in rows), matrix=vectors.matrix[rows])
+
+
+def test_filtering_with_the_predicate_gives_the_same_alignment():
+    vocab = make_vocab(["Apple", "apple", "1999", "STRASSE", "KIWI", "banana"], [5, 4, 3, 2, 1, 1])
+    words = ["the", "APPLE", "Apple", "2024", "straße", "of", "kiwi", "Strasse", "apple", "1999"]
+    vectors = make_vectors(words)
+    config = AlignConfig()
+    small = filtered(vectors, wanted_predicate(vocab.tokens[2:], config.rules))
+    assert set(small.words) == set(words) - {"the", "of"}
+    full, part = align(vocab, vectors, config), align(vocab, small, config)
+    assert aligned_vectors(full, vectors) == aligned_vectors(part, small)
+    assert full.report["by_rule"] == part.report["by_rule"]
+
+
+ALPHABET = "aAbB1٣ßSsｓİi"
+token = st.text(alphabet=ALPHABET, min_size=1, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tokens=st.lists(token, max_size=6, unique=True),
+    source=st.lists(token, max_size=12, unique=True),
+    rules=st.lists(st.sampled_from(ALIGN_RULES), min_size=1, max_size=4, unique=True),
+)
+def test_filtering_never_changes_the_alignment(tokens, source, rules):
+    tokens = [t for t in tokens if t not in ("[PAD]", "[UNK]")]
+    vocab, vectors, config = make_vocab(tokens), make_vectors(source), AlignConfig(rules=tuple(rules))
+    small = filtered(vectors, wanted_predicate(tokens, rules))
+    assert aligned_vectors(align(vocab, vectors, config), vectors) == aligned_vectors(
+        align(vocab, small, config), small
+    )

@@ -1,0 +1,275 @@
+"""Tests for pipeline/vocab.py: tiny files in tmp_path, golden results checkable by eye."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+
+import pytest
+
+from pipeline.config import VocabConfig
+from pipeline.errors import ConfigError, DataError, StorageError
+from pipeline.vocab import build_vocabulary, count_corpus, read_token_file, read_word_index
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", newline="")
+    return path
+
+
+# --------------------------------------------------------------------------- token file
+
+
+def test_token_file_golden(tmp_path):
+    path = write(tmp_path, "vocab.txt", "the\t10\ncat\t3\n\nNew York\t2\nthe\t7\n[UNK]\t1\ndog\n  \n")
+    vocab = read_token_file(path)
+    assert vocab.tokens == ("[PAD]", "[UNK]", "the", "cat", "New York", "dog")
+    assert vocab.counts == (None, None, 10, 3, 2, None)
+    assert (vocab.padding_idx, vocab.oov_idx, vocab.reserved) == (0, 1, frozenset({0, 1}))
+    assert vocab.word_rows == (2, 3, 4, 5)
+    s = vocab.stats
+    assert (s["lines"], s["words"], s["empty_lines"], s["duplicates"], s["reserved_skipped"], s["truncated"]) == (
+        8, 4, 2, 1, 1, 0,
+    )
+    assert s["duplicate_examples"] == [{"token": "the", "line": 5, "first_line": 1}]
+    assert vocab.source["kind"] == "file" and len(vocab.source["sha256"]) == 64
+
+
+def test_token_is_everything_before_the_last_tab(tmp_path):
+    path = write(tmp_path, "v.txt", "a\tb\t4\n  padded  \t 5 \n")
+    assert read_token_file(path).tokens[2:] == ("a\tb", "padded")
+    assert read_token_file(path).counts[2:] == (4, 5)
+
+
+def test_token_file_bom_crlf_and_gzip(tmp_path):
+    raw = "\ufeffalpha\t1\r\nbeta\t2\r\n".encode("utf-8")
+    plain = write(tmp_path, "v.txt", raw)
+    packed = write(tmp_path, "v.txt.gz", gzip.compress(raw))
+    for path in (plain, packed):
+        vocab = read_token_file(path)
+        assert vocab.tokens == ("[PAD]", "[UNK]", "alpha", "beta")
+        assert vocab.counts == (None, None, 1, 2)
+
+
+def test_token_file_max_size_keeps_file_order(tmp_path):
+    path = write(tmp_path, "v.txt", "c\nb\na\nd\n")
+    vocab = read_token_file(path, max_size=2)
+    assert vocab.tokens == ("[PAD]", "[UNK]", "c", "b")
+    assert vocab.stats["truncated"] == 2
+
+
+@pytest.mark.parametrize("count", ["x", "-1", "1.5", "+3", ""])
+def test_token_file_bad_count_names_path_and_line(tmp_path, count):
+    path = write(tmp_path, "v.txt", f"ok\t1\nbad\t{count}\n")
+    with pytest.raises(DataError) as err:
+        read_token_file(path)
+    assert err.value.exit_code == 65
+    assert str(err.value).startswith(f"{path}:2: count ")
+    assert "non-negative integer" in str(err.value)
+
+
+def test_token_file_without_tokens(tmp_path):
+    path = write(tmp_path, "v.txt", "\n\n[PAD]\n[UNK]\t3\n")
+    with pytest.raises(DataError, match="no tokens"):
+        read_token_file(path)
+
+
+def test_token_file_bad_utf8_names_the_line(tmp_path):
+    path = write(tmp_path, "v.txt", b"one\ntwo\nbad\xff\nfour\n")
+    with pytest.raises(DataError) as err:
+        read_token_file(path)
+    assert err.value.line == 3 and "not valid utf-8" in str(err.value)
+    # encoding_errors is respected
+    assert read_token_file(path, encoding_errors="replace").tokens[4] == "bad\ufffd"
+    assert read_token_file(path, encoding="latin-1").tokens[4] == "bad\xff"
+
+
+def test_token_file_space_separated_counts_warn(tmp_path, caplog):
+    path = write(tmp_path, "v.txt", "the 10\ncat 3\n")
+    with caplog.at_level(logging.WARNING, logger="pipeline.vocab"):
+        vocab = read_token_file(path)
+    assert vocab.tokens[2:] == ("the 10", "cat 3")  # the rule is TAB; we warn, we do not guess
+    assert vocab.stats["looks_space_separated"] is True
+    assert "TAB" in caplog.text
+
+
+def test_token_file_missing_is_storage_error(tmp_path):
+    with pytest.raises(StorageError) as err:
+        read_token_file(tmp_path / "nope.txt")
+    assert err.value.exit_code == 74
+
+
+# --------------------------------------------------------------------------- word_index
+
+
+def keras_json(word_index, word_counts=None, oov_token=None, num_words=None):
+    """What keras Tokenizer.to_json() writes: the dicts inside are JSON strings."""
+    config = {
+        "num_words": num_words,
+        "filters": "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n",
+        "lower": True,
+        "split": " ",
+        "char_level": False,
+        "oov_token": oov_token,
+        "document_count": 2,
+        "word_counts": json.dumps(word_counts or {}),
+        "word_docs": json.dumps({}),
+        "index_docs": json.dumps({}),
+        "index_word": json.dumps({str(i): w for w, i in word_index.items()}),
+        "word_index": json.dumps(word_index),
+    }
+    return json.dumps({"class_name": "Tokenizer", "config": config})
+
+
+def test_keras_tokenizer_json_golden(tmp_path):
+    text = keras_json({"<OOV>": 1, "the": 2, "cat": 3}, {"the": 5, "cat": 2}, oov_token="<OOV>")
+    vocab = read_word_index(write(tmp_path, "tok.json", text))
+    assert vocab.tokens == ("[PAD]", "<OOV>", "the", "cat")
+    assert vocab.counts == (None, None, 5, 2)
+    assert (vocab.oov_idx, vocab.reserved) == (1, frozenset({0, 1}))
+    assert vocab.stats["format"] == "keras-tokenizer"
+    assert vocab.stats["oov_source"] == "tokenizer oov_token"
+
+
+def test_keras_tokenizer_with_dict_word_index(tmp_path):
+    data = {"class_name": "Tokenizer", "config": {"word_index": {"a": 1, "b": 2}, "oov_token": None}}
+    vocab = read_word_index(write(tmp_path, "tok.json", json.dumps(data)))
+    # no OOV token in the word_index: one is appended after the last index
+    assert vocab.tokens == ("[PAD]", "a", "b", "[UNK]")
+    assert vocab.oov_idx == 3 and vocab.counts == (None,) * 4
+
+
+def test_plain_word_index_gaps_and_appended_oov(tmp_path):
+    vocab = read_word_index(write(tmp_path, "wi.json", '{"the": 1, "cat": 3}'))
+    assert vocab.tokens == ("[PAD]", "the", "[unused2]", "cat", "[UNK]")
+    assert vocab.oov_idx == 4
+    assert vocab.reserved == frozenset({0, 2, 4})
+    assert vocab.word_rows == (1, 3)
+    stats = vocab.stats
+    assert (stats["gaps"], stats["gap_examples"], stats["oov_source"]) == (1, ["[unused2]"], "appended")
+
+
+def test_plain_word_index_uses_configured_oov_token(tmp_path):
+    vocab = read_word_index(write(tmp_path, "wi.json", '{"[UNK]": 1, "a": 2, "[PAD]": 0}'))
+    assert vocab.tokens == ("[PAD]", "[UNK]", "a")
+    assert vocab.oov_idx == 1 and vocab.stats["oov_source"] == "vocab.oov_token"
+
+
+def test_word_index_max_size_mirrors_keras_num_words(tmp_path):
+    wi = {"<OOV>": 1, "a": 2, "b": 3, "c": 4}
+    path = write(tmp_path, "tok.json", keras_json(wi, oov_token="<OOV>"))
+    vocab = read_word_index(path, max_size=3)  # keep indices < 3
+    assert vocab.tokens == ("[PAD]", "<OOV>", "a")
+    assert vocab.stats["truncated"] == 2
+    assert read_word_index(path, max_size=100).tokens == ("[PAD]", "<OOV>", "a", "b", "c")
+    # the tokenizer's own num_words limits too; the smaller wins
+    limited = write(tmp_path, "tok2.json", keras_json(wi, oov_token="<OOV>", num_words=4))
+    assert read_word_index(limited, max_size=100).tokens == ("[PAD]", "<OOV>", "a", "b")
+
+
+def test_word_index_max_size_then_appended_oov(tmp_path):
+    vocab = read_word_index(write(tmp_path, "wi.json", '{"a": 1, "b": 2, "c": 3}'), max_size=3)
+    assert vocab.tokens == ("[PAD]", "a", "b", "[UNK]")
+    assert vocab.oov_idx == 3
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('["a", "b"]', "word_index is a JSON array"),
+        ('{"a": "1"}', "entry 'a': '1' is not an integer index"),
+        ('{"a": 1.0}', "entry 'a': 1.0 is not an integer index"),
+        ('{"a": -2}', "entry 'a': -2 is not an integer index"),
+        ('{"a": true}', "entry 'a': True is not an integer index"),
+        ('{"a": 0}', "word 'a' has index 0, which is reserved for padding"),
+        ('{"a": 1, "b": 1}', "words 'a' and 'b' both have index 1"),
+        ('{"a": 1, "a": 2}', "key 'a' appears twice"),
+        ('{"[PAD]": 3}', "the padding token '[PAD]' has index 3"),
+        ("{}", "no tokens"),
+        ('{"class_name": "Tokenizer", "config": {}}', "without config.word_index"),
+    ],
+)
+def test_word_index_errors(tmp_path, text, message):
+    path = write(tmp_path, "wi.json", text)
+    with pytest.raises(DataError) as err:
+        read_word_index(path)
+    assert message in str(err.value)
+    assert str(err.value).startswith(str(path))
+
+
+def test_word_index_invalid_json_names_line(tmp_path):
+    with pytest.raises(DataError) as err:
+        read_word_index(write(tmp_path, "wi.json", '{\n"a": 1,\n"b" 2}'))
+    assert err.value.line == 3 and "not valid JSON" in str(err.value)
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def test_count_corpus_golden(tmp_path):
+    path = write(tmp_path, "c.txt", "b a b\n\nc b a [UNK]\n")
+    vocab = count_corpus([path])
+    assert vocab.tokens == ("[PAD]", "[UNK]", "b", "a", "c")
+    assert vocab.counts == (None, None, 3, 2, 1)
+    s = vocab.stats
+    assert (s["sentences"], s["tokens"], s["types"], s["reserved_skipped"]) == (2, 7, 3, 1)
+
+
+def test_count_corpus_ties_keep_first_appearance(tmp_path):
+    path = write(tmp_path, "c.txt", "y x z\nz x y\n")
+    assert count_corpus([path]).tokens[2:] == ("y", "x", "z")
+
+
+def test_count_corpus_min_count_max_size_lowercase(tmp_path):
+    path = write(tmp_path, "c.txt", "The the cat\nthe Cat dog\n")
+    assert count_corpus([path], min_count=2).tokens[2:] == ("the",)
+    vocab = count_corpus([path], lowercase=True, min_count=2)
+    assert vocab.tokens[2:] == ("the", "cat") and vocab.counts[2:] == (3, 2)
+    assert vocab.stats["below_min_count"] == 1
+    capped = count_corpus([path], lowercase=True, max_size=1)
+    assert capped.tokens[2:] == ("the",) and capped.stats["truncated"] == 2
+
+
+def test_count_corpus_empty(tmp_path):
+    with pytest.raises(DataError, match="no tokens"):
+        count_corpus([write(tmp_path, "c.txt", "\n  \n")])
+
+
+# --------------------------------------------------------------------------- build_vocabulary
+
+
+def test_build_vocabulary_resolves_relative_paths(tmp_path):
+    write(tmp_path, "v.txt", "a\nb\n")
+    write(tmp_path, "wi.json", '{"a": 1}')
+    write(tmp_path, "c.txt", "b b a\n")
+    assert build_vocabulary(VocabConfig(source="file", path="v.txt"), base_dir=tmp_path).tokens[2:] == ("a", "b")
+    assert build_vocabulary(VocabConfig(source="word_index", path="wi.json"), base_dir=tmp_path).tokens == (
+        "[PAD]", "a", "[UNK]",
+    )
+    # corpus: [vectors].corpus is used when [vocab].corpus is empty; [vocab].corpus wins when given
+    write(tmp_path, "other.txt", "z\n")
+    assert build_vocabulary(VocabConfig(), base_dir=tmp_path, corpus=["c.txt"]).tokens[2:] == ("b", "a")
+    own = VocabConfig(corpus=("other.txt",))
+    assert build_vocabulary(own, base_dir=tmp_path, corpus=["c.txt"]).tokens[2:] == ("z",)
+
+
+def test_build_vocabulary_passes_limits_and_tokens(tmp_path):
+    write(tmp_path, "c.txt", "<s> a a b\n")
+    config = VocabConfig(max_size=1, padding_token="<s>", oov_token="<unk>")
+    vocab = build_vocabulary(config, base_dir=tmp_path, corpus=["c.txt"])
+    assert vocab.tokens == ("<s>", "<unk>", "a")
+
+
+def test_build_vocabulary_config_errors(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        build_vocabulary(VocabConfig(source="file"), base_dir=tmp_path)
+    assert err.value.exit_code == 78 and "vocab.path" in str(err.value)
+    with pytest.raises(ConfigError, match="needs a corpus"):
+        build_vocabulary(VocabConfig(source="corpus"), base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="must differ"):
+        build_vocabulary(VocabConfig(padding_token="x", oov_token="x"), base_dir=tmp_path, corpus=["c"])
