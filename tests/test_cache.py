@@ -1,0 +1,73 @@
+"""pipeline/cache.py: fingerprints, file identity, stage entries that are never half-read."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from pipeline.cache import StageCache, file_identity, fingerprint
+from pipeline.matrix import EmbeddingMatrix
+
+
+def test_fingerprint_is_stable_and_sensitive():
+    a = fingerprint("matrix", 1, {"oov_init": "normal", "output_dim": 0}, 42)
+    assert a == fingerprint("matrix", 1, {"output_dim": 0, "oov_init": "normal"}, 42)  # key order irrelevant
+    assert a != fingerprint("matrix", 1, {"oov_init": "normal", "output_dim": 0}, 43)
+    assert a != fingerprint("matrix", 2, {"oov_init": "normal", "output_dim": 0}, 42)
+
+
+def test_file_identity_follows_content_not_name(tmp_path):
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 2\n")
+    first = file_identity(p, tmp_path / "cache")
+    assert first["size"] == 6 and len(first["sha256"]) == 64
+    # Same size, new content, mtime forced back: the inode/ctime part of the stat key still changes.
+    st = p.stat()
+    p.write_text("b 1 2\n")
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = file_identity(p, tmp_path / "cache")
+    assert second["sha256"] != first["sha256"]
+    # A copy under another name has the same content identity.
+    q = tmp_path / "w.txt"
+    q.write_bytes(p.read_bytes())
+    assert file_identity(q)["sha256"] == second["sha256"]
+
+
+def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 2\n")
+    file_identity(p, tmp_path / "cache")
+    import pipeline.sources.files as files
+
+    monkeypatch.setattr(files, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
+    assert file_identity(p, tmp_path / "cache")["size"] == 6
+
+
+def matrix() -> EmbeddingMatrix:
+    w = np.arange(12, dtype=np.float32).reshape(4, 3)
+    w[0] = 0
+    return EmbeddingMatrix(w, ("[PAD]", "[UNK]", "a", "b"), np.array([0, 0, 1, 1], bool), (1,), info={"k": [1, 2]})
+
+
+def test_stage_round_trip(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.save("matrix", "fp1", matrix())
+    back = cache.load("matrix", "fp1", EmbeddingMatrix)
+    assert np.array_equal(back.weights, matrix().weights) and back.weights.dtype == np.float32
+    assert back.tokens == ("[PAD]", "[UNK]", "a", "b")
+    assert back.initialised == (1,)
+    assert back.info == {"k": [1, 2]}
+    assert cache.load("matrix", "other", EmbeddingMatrix) is None
+
+
+def test_half_written_or_damaged_entry_is_never_used(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.save("matrix", "fp1", matrix())
+    entry = cache.entry("matrix", "fp1")
+    (entry / "weights.npy").write_bytes(b"garbage")
+    assert cache.load("matrix", "fp1", EmbeddingMatrix) is None  # damaged: dropped, recomputed
+    assert not entry.exists()
+    cache.save("matrix", "fp2", matrix())
+    (cache.entry("matrix", "fp2") / "done.json").unlink()  # as if killed before the completion mark
+    assert cache.load("matrix", "fp2", EmbeddingMatrix) is None
