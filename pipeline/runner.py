@@ -190,22 +190,24 @@ def check_gate(config: Config, alignment_report: dict[str, Any], evaluation: dic
     """The gate thresholds missed, as readable strings (empty: passed)."""
     gate, missed = config.evaluate.gate, []
 
-    def low(name: str, value: float | None, minimum: float) -> None:
-        if value is not None and value < minimum:
-            missed.append(f"{name} {value:.4f} < evaluate.gate.min_{name} {minimum}")
+    def low(name: str, value: float | None, minimum: float, default: float = 0.0, what: str = "") -> None:
+        # A threshold that is set but cannot be measured is missed: the gate must prove quality.
+        if value is None and minimum > default:
+            missed.append(f"{name} could not be measured{what} but evaluate.gate.min_{name} is {minimum}")
+        elif value is not None and value < minimum:
+            missed.append(f"{name} {value:.4f}{what} < evaluate.gate.min_{name} {minimum}")
 
     low("coverage", alignment_report.get("coverage"), gate.min_coverage)
-    low("weighted_coverage", alignment_report.get("weighted_coverage"), gate.min_weighted_coverage)
+    low("weighted_coverage", alignment_report.get("weighted_coverage"), gate.min_weighted_coverage,
+        what=" (no token counts)" if alignment_report.get("weighted_coverage") is None else "")
     analogies = evaluation.get("analogies") or {}
-    if analogies:
-        low("analogy_accuracy", (analogies.get("cosadd") or {}).get("accuracy"), gate.min_analogy_accuracy)
-    for sim in evaluation.get("similarity") or []:
-        value = sim.get("spearman")
-        if value is not None and value < gate.min_similarity_spearman:
-            missed.append(
-                f"similarity_spearman {value:.4f} ({Path(sim['path']).name}) "
-                f"< evaluate.gate.min_similarity_spearman {gate.min_similarity_spearman}"
-            )
+    low("analogy_accuracy", (analogies.get("cosadd") or {}).get("accuracy"), gate.min_analogy_accuracy)
+    sims = evaluation.get("similarity") or []
+    if not sims:
+        low("similarity_spearman", None, gate.min_similarity_spearman, default=-1.0)
+    for sim in sims:
+        low("similarity_spearman", sim.get("spearman"), gate.min_similarity_spearman, default=-1.0,
+            what=f" ({Path(sim['path']).name})")
     share = alignment_report.get("oov_share")
     if share is not None and share > gate.max_oov_share:
         missed.append(f"oov_share {share:.4f} > evaluate.gate.max_oov_share {gate.max_oov_share}")

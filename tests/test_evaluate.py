@@ -1,0 +1,388 @@
+"""pipeline/evaluate.py: neighbours, analogies and similarity, by hand and against gensim as the reference."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors, Word2Vec
+from gensim.models.word2vec import LineSentence
+from gensim.test.utils import datapath
+from scipy import stats
+
+from pipeline.config import EvaluateConfig
+from pipeline.errors import DataError, StorageError
+from pipeline.evaluate import (
+    _average_ranks,
+    default_probes,
+    evaluate,
+    evaluate_analogies,
+    evaluate_similarity,
+    nearest_neighbours,
+    render_markdown,
+    unit_normalise,
+)
+
+QUESTIONS = datapath("questions-words.txt")
+
+
+def keyed_vectors(words, vectors) -> KeyedVectors:
+    kv = KeyedVectors(vector_size=vectors.shape[1])
+    kv.add_vectors(list(words), vectors)
+    return kv
+
+
+@pytest.fixture(scope="module")
+def lee():
+    """Word2Vec on gensim's Lee corpus (one worker + seed: the same vectors every run), and a KeyedVectors of them.
+
+    20 epochs rather than 5 so that a few analogies come out right; the vocabulary
+    has 260 words that collide when upper-cased ("The"/"the"), which exercises
+    the case-insensitive rules.
+    """
+    model = Word2Vec(LineSentence(datapath("lee_background.cor")), vector_size=50, min_count=2,
+                     seed=1, workers=1, epochs=20)
+    words, vectors = list(model.wv.index_to_key), model.wv.vectors.copy()
+    return words, vectors, keyed_vectors(words, vectors)
+
+
+# --------------------------------------------------------------------------- unit vectors, neighbours
+
+
+def test_unit_normalise_keeps_zero_rows():
+    out = unit_normalise(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0]], rtol=1e-7)
+
+
+def test_nearest_neighbours_by_hand():
+    words = ["a", "b", "c", "d", "zero"]
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [-1, 0], [0, 0]], dtype=np.float32)
+    result = nearest_neighbours(words, vectors, ["a", "nope", "zero"], top_k=3)
+    assert set(result) == {"a", "zero"}  # a query not in the vocabulary is absent
+    assert [w for w, _ in result["a"]] == ["b", "c", "zero"]  # the query itself is never listed
+    np.testing.assert_allclose([s for _, s in result["a"]], [0.9 / np.sqrt(0.82), 0.0, 0.0], atol=1e-6)
+    assert all(s == 0.0 for _, s in result["zero"])  # a zero vector scores 0, not nan
+    # restrict_vocab limits the rows searched, not the queries
+    assert nearest_neighbours(words, vectors, ["d"], top_k=3, restrict_vocab=2) == {
+        "d": [("b", pytest.approx(-0.9 / np.sqrt(0.82))), ("a", -1.0)]
+    }
+
+
+def test_nearest_neighbours_ties_go_to_the_earlier_row():
+    words = ["q", "x", "y", "z", "w"]
+    vectors = np.array([[1, 0], [0, 1], [1, 1], [1, 1], [1, 1]], dtype=np.float32)
+    assert [w for w, _ in nearest_neighbours(words, vectors, ["q"], top_k=2)["q"]] == ["y", "z"]
+
+
+def test_nearest_neighbours_match_gensim(lee):
+    words, vectors, kv = lee
+    index = {w: i for i, w in enumerate(words)}
+    queries = words[:150] + words[1500:1510]  # the last ten lie beyond restrict_vocab
+    for restrict in (1000, 0):
+        ours = nearest_neighbours(words, vectors, queries, top_k=10, restrict_vocab=restrict, batch_size=64)
+        assert list(ours) == queries
+        for q in queries:
+            theirs = kv.most_similar(q, topn=10, restrict_vocab=restrict or None)
+            dists = kv.most_similar(q, topn=None, restrict_vocab=restrict or None)  # gensim's score of every row
+            assert len(ours[q]) == len(theirs) == 10
+            for (w, s), (gw, gs) in zip(ours[q], theirs):
+                assert s == pytest.approx(dists[index[w]], abs=1e-5)
+                if w != gw:  # only a float32 rounding near-tie may come out in the other order
+                    assert dists[index[w]] == pytest.approx(gs, abs=1e-6), (q, w, gw)
+
+
+def test_default_probes():
+    words = ["the", ",", "of", "said", "1990", "police", "Iraq", "a", "government"]
+    assert default_probes(words, n=4) == ["the", "said", "police", "Iraq"]
+    counts = [9, 8, 7, 1, 6, 5, 4, 3, 10]
+    assert default_probes(words, counts, n=2) == ["government", "the"]
+
+
+# --------------------------------------------------------------------------- analogies
+
+
+TINY_WORDS = ["man", "woman", "king", "queen", "apple", "King"]
+# "King" points almost exactly along king - man + woman: it wins the first question
+# unless it is skipped as a case variant of "king" (case-insensitive, as in gensim).
+TINY_VECTORS = np.array(
+    [[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1], [-0.29, 1, 0.71]], dtype=np.float32
+)
+TINY_QUESTIONS = """\
+: royals
+man king woman queen
+king man queen woman
+man king woman pear
+only three words
+: fruit
+woman queen man apple
+"""
+
+
+@pytest.fixture
+def tiny_questions(tmp_path):
+    path = tmp_path / "tiny-questions.txt"
+    path.write_text(TINY_QUESTIONS, encoding="utf-8")
+    return path
+
+
+def test_analogies_by_hand(tiny_questions):
+    # case-insensitive: q1 skips "King" and answers queen (right), q2 answers woman (right),
+    # q3 has "pear" (oov), q4 answers king, not apple (wrong); "only three words" is skipped.
+    r = evaluate_analogies(TINY_WORDS, TINY_VECTORS, tiny_questions, restrict_vocab=0)
+    assert (r["questions"], r["oov"], r["skipped"], r["searched_rows"]) == (4, 1, 1, 6)
+    assert r["cosadd"] == {"correct": 2, "total": 3, "accuracy": 2 / 3}
+    assert r["cosmul"] == {"correct": 2, "total": 3, "accuracy": 2 / 3}
+    royals, fruit = r["sections"]
+    assert royals == {"section": "royals", "questions": 3, "oov": 1,
+                      "cosadd": {"correct": 2, "total": 2, "accuracy": 1.0},
+                      "cosmul": {"correct": 2, "total": 2, "accuracy": 1.0}}
+    assert fruit["cosadd"] == {"correct": 0, "total": 1, "accuracy": 0.0}
+    # case-sensitive: "King" is just another word, and the nearest to king - man + woman
+    r = evaluate_analogies(TINY_WORDS, TINY_VECTORS, tiny_questions, restrict_vocab=0, case_insensitive=False)
+    assert r["sections"][0]["cosadd"]["correct"] == 1
+    assert r["cosadd"]["correct"] == r["cosmul"]["correct"] == 1
+
+
+def test_analogy_answer_when_the_best_five_are_all_case_variants(tmp_path):
+    # gensim looks at 5 candidates only; if all are case variants of a question word,
+    # the 5th is the answer. Here they are variants of "abc", which is also the expected
+    # word, so gensim counts the question right; case-sensitive, "Abc" is a wrong answer.
+    words = ["x", "abc", "y", "z", "Abc", "aBc", "abC", "ABc", "AbC", "aBC"]
+    near = np.array([-1, 1, 1], dtype=np.float32)  # the direction of abc - x + y
+    vectors = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0.2, 1]]
+                       + [near + 0.01 * i for i in range(6)], dtype=np.float32)
+    path = tmp_path / "q.txt"
+    path.write_text(": s\nx abc y abc\n", encoding="utf-8")
+    kv = keyed_vectors(words, vectors)
+    for case_insensitive, right in ((True, 1), (False, 0)):
+        r = evaluate_analogies(words, vectors, path, restrict_vocab=0, case_insensitive=case_insensitive)
+        assert r["cosadd"]["correct"] == r["cosmul"]["correct"] == right
+        assert our_sections(r) == gensim_sections(kv, str(path), len(words), case_insensitive)
+
+
+def gensim_sections(kv, path, restrict_vocab, case_insensitive):
+    _, sections = kv.evaluate_word_analogies(
+        path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive, dummy4unknown=False
+    )
+    return [(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"])) for s in sections]
+
+
+def our_sections(report):
+    return [(s["section"], s["cosadd"]["correct"], s["cosadd"]["total"]) for s in report["sections"]] + [
+        ("Total accuracy", report["cosadd"]["correct"], report["cosadd"]["total"])
+    ]
+
+
+@pytest.mark.parametrize("case_insensitive", [True, False])
+def test_tiny_analogies_match_gensim(tiny_questions, case_insensitive):
+    kv = keyed_vectors(TINY_WORDS, TINY_VECTORS)
+    r = evaluate_analogies(TINY_WORDS, TINY_VECTORS, tiny_questions, restrict_vocab=6,
+                           case_insensitive=case_insensitive)
+    assert our_sections(r) == gensim_sections(kv, str(tiny_questions), 6, case_insensitive)
+
+
+@pytest.mark.parametrize("restrict_vocab, case_insensitive", [(0, True), (0, False), (600, True), (1500, False)])
+def test_lee_analogies_match_gensim_section_by_section(lee, restrict_vocab, case_insensitive):
+    words, vectors, kv = lee
+    r = evaluate_analogies(words, vectors, QUESTIONS, restrict_vocab=restrict_vocab,
+                           case_insensitive=case_insensitive, batch_size=128)
+    # our 0 means all rows; gensim's evaluator takes it literally (no words)
+    assert our_sections(r) == gensim_sections(kv, QUESTIONS, restrict_vocab or len(words), case_insensitive)
+    assert r["questions"] == 19544
+    assert r["oov"] == r["questions"] - r["cosadd"]["total"] == sum(s["oov"] for s in r["sections"])
+    assert r["cosadd"]["total"] > 0
+
+
+def test_lee_analogies_have_some_right_answers(lee):
+    # Guards the test above from passing vacuously on "everything wrong".
+    words, vectors, _ = lee
+    assert evaluate_analogies(words, vectors, QUESTIONS, restrict_vocab=0)["cosadd"]["correct"] >= 2
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`")  # inside gensim's most_similar_cosmul
+def test_lee_cosmul_matches_gensim_most_similar_cosmul(lee):
+    words, vectors, kv = lee
+    r = evaluate_analogies(words, vectors, QUESTIONS, restrict_vocab=0, case_insensitive=False,
+                           cosmul_epsilon=1e-6)  # gensim's epsilon
+    vocab = set(words)
+    right, total = 0, 0
+    with open(QUESTIONS, encoding="utf-8") as fh:
+        for line in fh:
+            q = line.split()
+            if line.startswith(":") or not set(q) <= vocab:
+                continue
+            total += 1
+            right += kv.most_similar_cosmul(positive=[q[1], q[2]], negative=[q[0]], topn=1)[0][0] == q[3]
+    assert (r["cosmul"]["correct"], r["cosmul"]["total"]) == (right, total)
+
+
+def test_batch_size_does_not_change_results(lee):
+    words, vectors, _ = lee
+    one = evaluate_analogies(words, vectors, QUESTIONS, restrict_vocab=0, batch_size=7)
+    assert one == evaluate_analogies(words, vectors, QUESTIONS, restrict_vocab=0, batch_size=100_000)
+
+
+# --------------------------------------------------------------------------- similarity
+
+
+def test_average_ranks_and_spearman_match_scipy():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, 200).astype(float)  # many ties
+    np.testing.assert_array_equal(_average_ranks(x), stats.rankdata(x))
+
+
+@pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
+@pytest.mark.parametrize("restrict_vocab", [300000, 1000])
+def test_similarity_matches_gensim(lee, name, restrict_vocab):
+    words, vectors, kv = lee
+    pearson, spearman, oov_percent = kv.evaluate_word_pairs(datapath(name), restrict_vocab=restrict_vocab)
+    r = evaluate_similarity(words, vectors, datapath(name), restrict_vocab=restrict_vocab)
+    assert r["pearson"] == pytest.approx(pearson[0], abs=1e-6)
+    assert r["spearman"] == pytest.approx(spearman[0], abs=1e-6)
+    assert 100 * r["oov_ratio"] == pytest.approx(oov_percent, abs=1e-9)
+    assert r["coverage"] == pytest.approx(1 - r["oov_ratio"])
+    assert r["pairs"] == {"wordsim353.tsv": 353, "simlex999.txt": 999}[name]
+    assert r["skipped"] == 0  # '#' lines (the headers of both files) are comments
+
+
+def test_similarity_by_hand(tmp_path):
+    path = tmp_path / "pairs.txt"
+    # a header line, a comment, a space-separated line, an oov pair
+    path.write_text("w1\tw2\tscore\n# comment\nman\twoman\t1\nking queen 3\nman\tking\t2\nman\tpear\t5\n",
+                    encoding="utf-8")
+    r = evaluate_similarity(TINY_WORDS, TINY_VECTORS, path, restrict_vocab=0)
+    # model: cos(man, woman) = 0, cos(king, queen) = 0.5, cos(man, king) = 0.707: ranks 1, 2, 3 vs gold 1, 3, 2
+    assert (r["pairs"], r["found"], r["oov"], r["skipped"]) == (4, 3, 1, 1)
+    assert r["spearman"] == pytest.approx(0.5)
+    assert r["pearson"] == pytest.approx(stats.pearsonr([1, 3, 2], [0, 0.5, np.sqrt(0.5)])[0], abs=1e-7)
+    assert r["coverage"] == 0.75
+
+
+def test_similarity_without_scored_pairs_has_no_correlation(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("pear\tplum\t1\nman\twoman\t2\n", encoding="utf-8")
+    r = evaluate_similarity(TINY_WORDS, TINY_VECTORS, path)
+    assert (r["found"], r["pearson"], r["spearman"]) == (1, None, None)
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def test_missing_file_is_a_storage_error(tmp_path):
+    with pytest.raises(StorageError) as err:
+        evaluate_analogies(TINY_WORDS, TINY_VECTORS, tmp_path / "nope.txt")
+    assert err.value.exit_code == 74 and "nope.txt" in str(err.value)
+    with pytest.raises(StorageError):
+        evaluate_similarity(TINY_WORDS, TINY_VECTORS, tmp_path / "nope.tsv")
+
+
+def test_mostly_malformed_pair_file_is_a_data_error(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("man\twoman\t1\nman\tking\tlots\nking\tqueen\nqueen\tking\t\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        evaluate_similarity(TINY_WORDS, TINY_VECTORS, path)
+    assert err.value.exit_code == 65
+    assert str(err.value).startswith(f"{path}:2: score 'lots' is not a number")
+    assert "3 of 4 lines are malformed" in str(err.value)
+
+
+def test_mostly_malformed_analogy_file_is_a_data_error(tmp_path):
+    path = tmp_path / "q.txt"
+    path.write_text(": s\nman king woman queen\nman,king,woman,queen\nman king woman\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"q\.txt:3: 1 words .*2 of 3 lines are malformed"):
+        evaluate_analogies(TINY_WORDS, TINY_VECTORS, path)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("man king woman queen\n", 1, "question before the first ': section' header"),
+    (": only headers\n\n", None, "no data lines found"),
+])
+def test_analogy_file_structure_errors(tmp_path, text, line, message):
+    path = tmp_path / "q.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as err:
+        evaluate_analogies(TINY_WORDS, TINY_VECTORS, path)
+    assert err.value.line == line
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"man\twoman\t1\nman\tk\xffing\t2\n")
+    with pytest.raises(DataError, match=r"pairs\.tsv:2: invalid UTF-8"):
+        evaluate_similarity(TINY_WORDS, TINY_VECTORS, path)
+    r = evaluate_similarity(TINY_WORDS, TINY_VECTORS, path, encoding_errors="replace")
+    assert (r["pairs"], r["found"]) == (2, 1)
+
+
+def test_gzipped_files_are_read(tmp_path, tiny_questions):
+    path = tmp_path / "q.txt.gz"
+    path.write_bytes(gzip.compress(tiny_questions.read_bytes()))
+    plain = evaluate_analogies(TINY_WORDS, TINY_VECTORS, tiny_questions, restrict_vocab=0)
+    packed = evaluate_analogies(TINY_WORDS, TINY_VECTORS, path, restrict_vocab=0)
+    assert {**packed, "path": None} == {**plain, "path": None}
+
+
+def test_shape_mismatch_is_rejected():
+    with pytest.raises(ValueError, match=r"expected a \(2, d\) array"):
+        nearest_neighbours(["a", "b"], np.zeros((3, 2), dtype=np.float32), ["a"])
+    message = "The 'top_k' parameter of nearest_neighbours must be an int >= 1. Got 0 instead."
+    with pytest.raises(ValueError, match=message):
+        nearest_neighbours(TINY_WORDS, TINY_VECTORS, ["man"], top_k=0)
+
+
+# --------------------------------------------------------------------------- the whole section
+
+
+def test_evaluate_runs_the_configured_checks(lee, tmp_path):
+    words, vectors, _ = lee
+    config = EvaluateConfig(
+        analogies="gensim-test:questions-words.txt",
+        similarity=("gensim-test:wordsim353.tsv", "pairs.tsv"),  # the second is relative to base_dir
+        probes=("government", "police", "nonexistentword"),
+        top_k=5,
+        restrict_vocab=0,
+    )
+    (tmp_path / "pairs.tsv").write_text("government\tpolice\t5\npolice\tman\t3\nman\twoman\t8\n", encoding="utf-8")
+    report = evaluate(words, vectors, config, base_dir=tmp_path)
+    assert (report["rows"], report["dim"]) == (len(words), 50)
+    assert list(report["neighbours"]["probes"]) == ["government", "police"]
+    assert report["neighbours"]["missing"] == ["nonexistentword"]
+    assert len(report["neighbours"]["probes"]["police"]) == 5
+    assert report["analogies"]["cosadd"]["total"] > 0  # what the gate and the CLI summary read
+    assert [s["path"] for s in report["similarity"]] == [datapath("wordsim353.tsv"), str(tmp_path / "pairs.tsv")]
+    assert json.loads(json.dumps(report)) == report  # plain JSON data
+
+    md = render_markdown(report)
+    assert md.startswith("## Evaluation\n")
+    assert "| section | questions | outside vocabulary | 3CosAdd | 3CosMul |" in md
+    assert "| capital-common-countries | 506 |" in md and "| **total** | 19544 |" in md
+    assert "| wordsim353.tsv | 353 |" in md
+    assert "- **police**: " in md and "not in the vocabulary: nonexistentword" in md
+
+
+def test_evaluate_with_checks_switched_off_uses_default_probes(lee, tmp_path):
+    words, vectors, _ = lee
+    report = evaluate(words, vectors, EvaluateConfig(analogies="", similarity=()), base_dir=tmp_path)
+    assert report["analogies"] is None and report["similarity"] == []
+    assert list(report["neighbours"]["probes"]) == default_probes(words) == ["the", "and", "The", "for", "has"]
+    assert "No analogy test configured." in render_markdown(report)
+
+
+def test_render_markdown_escapes_table_cells():
+    report = {"neighbours": {"top_k": 1, "probes": {"a|b": [["c*d", 0.5]]}, "missing": []}}
+    assert "- **a\\|b**: c\\*d 0.500" in render_markdown(report)
+
+
+def test_evaluate_module_does_not_import_gensim(tmp_path, tiny_questions):
+    code = (
+        "import sys, numpy as np\n"
+        "from pipeline.evaluate import evaluate_analogies\n"
+        f"evaluate_analogies({TINY_WORDS!r}, np.eye(6, 3, dtype=np.float32), {str(tiny_questions)!r})\n"
+        "assert 'gensim' not in sys.modules, 'gensim was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
