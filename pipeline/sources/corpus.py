@@ -8,12 +8,13 @@ non-hidden file in it, sorted by name, not recursive); each may be plain,
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pipeline.config import resolve_input
 from pipeline.errors import DataError, StorageError
-from pipeline.sources.files import open_text
+from pipeline.sources.files import open_binary
 
 
 def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path]:
@@ -53,18 +54,24 @@ def iter_sentences(
     """
     for path in files:
         lineno = 0
-        with open_text(path, encoding=encoding, errors=errors) as fh:
+        # Bytes are decoded line by line (not through TextIOWrapper, whose decode errors point
+        # at the start of an 8 KiB chunk) so that a bad byte is reported on its own line.
+        with open_binary(path) as fh:
             try:
-                for lineno, line in enumerate(fh, start=1):
+                for lineno, raw in enumerate(fh, start=1):
+                    try:
+                        line = raw.decode(encoding, errors)
+                    except UnicodeDecodeError as exc:
+                        raise DataError(
+                            f"bytes that are not valid {encoding} ({exc.reason} at byte {exc.start}) "
+                            f'(expected {encoding} text, or set encoding_errors = "replace")',
+                            path,
+                            lineno,
+                        ) from None
+                    if lineno == 1 and line.startswith("\ufeff"):
+                        line = line[1:]  # a byte-order mark is not part of the first token
                     tokens = (line.lower() if lowercase else line).split()
                     if tokens:
                         yield tokens
-            except UnicodeDecodeError as exc:
-                raise DataError(
-                    f"bytes that are not valid {encoding} ({exc.reason}) "
-                    f"(expected {encoding} text, or set encoding_errors = \"replace\")",
-                    path,
-                    lineno + 1,
-                ) from None
-            except (EOFError, OSError) as exc:
+            except (EOFError, OSError, zlib.error) as exc:
                 raise DataError(f"corpus file is damaged or cut short ({exc})", path, lineno + 1) from None

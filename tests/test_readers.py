@@ -1,0 +1,744 @@
+"""Tests for pipeline/sources/readers.py: formats, detection, gensim parity, filtering, and every error.
+
+gensim's ``KeyedVectors.load_word2vec_format`` is the reference for values
+(``np.array_equal``, so bit-for-bit); inputs are tiny files written into
+``tmp_path`` plus the files that ship with gensim.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import logging
+from decimal import Decimal, getcontext
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import gensim_test_dir
+from pipeline.errors import ConfigError, DataError, StorageError
+from pipeline.sources import readers
+from pipeline.sources.readers import FORMATS, detect_format, read_vectors
+
+GENSIM_DATA = gensim_test_dir()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def text_bytes(words, matrix, header=False, eol="\n", trailing=""):
+    """Rows ``word v1 v2 ...`` with %r-exact floats (what gensim writes), optionally with a header."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    lines = [f"{len(words)} {matrix.shape[1]}"] if header else []
+    lines += [w + " " + " ".join(repr(float(x)) for x in row) + trailing for w, row in zip(words, matrix)]
+    return (eol.join(lines) + eol).encode("utf-8")
+
+
+def binary_bytes(words, matrix, newline=False):
+    """word2vec binary as gensim's ``save_word2vec_format(binary=True)`` writes it (``newline``: as word2vec.c)."""
+    matrix = np.asarray(matrix, dtype="<f4")
+    out = [f"{len(words)} {matrix.shape[1]}\n".encode()]
+    for w, row in zip(words, matrix):
+        out.append(w.encode("utf-8") + b" " + row.tobytes() + (b"\n" if newline else b""))
+    return b"".join(out)
+
+
+def sample_bytes(fmt):
+    """WORDS and MATRIX in ``fmt`` (the .vec one with fastText's trailing space)."""
+    if fmt == "word2vec-binary":
+        return binary_bytes(WORDS, MATRIX)
+    return text_bytes(WORDS, MATRIX, header=fmt != "glove", trailing=" " if fmt == "fasttext-vec" else "")
+
+
+def write(tmp_path, name, data, compress=None):
+    if compress == "gz":
+        data = gzip.compress(data)
+    elif compress == "bz2":
+        data = bz2.compress(data)
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def gensim_load(path, fmt, **kwargs):
+    from gensim.models import KeyedVectors
+
+    return KeyedVectors.load_word2vec_format(
+        str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", **kwargs
+    )
+
+
+def assert_same_as_gensim(vectors, path, fmt, **kwargs):
+    kv = gensim_load(path, fmt, **kwargs)
+    # gensim 4.4 leaves a None key and a zero row at the end for each skipped duplicate.
+    n = len(kv.key_to_index)
+    assert list(vectors.words) == list(kv.index_to_key[:n])
+    assert vectors.matrix.dtype == np.float32
+    assert np.array_equal(vectors.matrix, kv.vectors[:n])
+
+
+def error_of(cls, path, *args, **kwargs):
+    """Read and return the error raised, checking its class, exit code and that it names the file."""
+    with pytest.raises(cls) as info:
+        read_vectors(path, *args, **kwargs)
+    err = info.value
+    assert err.exit_code == {DataError: 65, StorageError: 74, ConfigError: 78}[cls]
+    assert str(path) in str(err)
+    assert "\n" not in str(err)
+    return err
+
+
+def assert_line(err, line):
+    assert err.line == line
+    assert f":{line}: " in str(err)
+
+
+RNG = np.random.default_rng(7)
+WORDS = [f"w{i}" for i in range(12)]
+MATRIX = RNG.standard_normal((12, 5)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- a result checkable by hand
+
+
+def test_small_glove_file_golden(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 0.5 -1 2e-3\ncat 1.25 0 -0.0\n")
+    v = read_vectors(path)
+    assert v.words == ("the", "cat")
+    assert v.matrix.tolist() == [[0.5, -1.0, np.float32(2e-3).item()], [1.25, 0.0, -0.0]]
+    assert v.dim == 3
+    assert v.source["format"] == "glove"
+    assert v.stats == {
+        "lines_read": 2,
+        "rows_read": 2,
+        "blank_lines": 0,
+        "dim": 3,
+        "stopped_at_max_rows": False,
+        "rows_parsed": 2,
+        "rows_unwanted": 0,
+        "duplicates": 0,
+        "duplicate_examples": [],
+    }
+
+
+def test_source_describes_the_file(tmp_path):
+    path = write(tmp_path, "v.vec", text_bytes(WORDS, MATRIX, header=True))
+    v = read_vectors(path, "fasttext-vec")
+    assert v.source["kind"] == "file"
+    assert v.source["path"] == str(path)
+    assert v.source["format"] == "fasttext-vec"  # the user's name is kept
+    assert v.source["size"] == path.stat().st_size
+    assert v.source["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert v.stats["header_count"] == 12
+    assert read_vectors(path).source["format"] == "word2vec-text"  # what detection says
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("test_glove.txt", "glove"),
+        ("lee_fasttext.vec", "word2vec-text"),
+        ("crime-and-punishment.vec", "word2vec-text"),
+        ("euclidean_vectors.bin", "word2vec-binary"),
+    ],
+)
+def test_detect_gensim_bundled_files(name, expected):
+    assert detect_format(GENSIM_DATA / name) == expected
+
+
+@pytest.mark.parametrize("name", ["crime-and-punishment.bin", "lee_fasttext.bin"])
+def test_fasttext_bin_models_are_refused_with_a_reason(name):
+    path = GENSIM_DATA / name
+    err = error_of(DataError, path)
+    assert "fastText .bin" in str(err)
+
+
+@pytest.mark.parametrize("compress", [None, "gz", "bz2"])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (text_bytes(WORDS, MATRIX), "glove"),
+        (text_bytes(WORDS, MATRIX, header=True), "word2vec-text"),
+        (text_bytes(WORDS, MATRIX, header=True, trailing=" "), "word2vec-text"),  # fastText .vec style
+        (text_bytes(WORDS, MATRIX, header=True, eol="\r\n"), "word2vec-text"),
+        (binary_bytes(WORDS, MATRIX), "word2vec-binary"),
+        (binary_bytes(WORDS, MATRIX, newline=True), "word2vec-binary"),
+        (b"1 5\n", "word2vec-text"),  # header only: reading then says "no vectors"
+    ],
+    ids=["glove", "w2v-text", "fasttext-vec", "crlf", "w2v-binary", "w2v-binary-nl", "header-only"],
+)
+def test_detect_written_files(tmp_path, data, expected, compress):
+    # The name says nothing: detection looks at the content only.
+    assert detect_format(write(tmp_path, "vectors.dat", data, compress)) == expected
+
+
+def test_detect_binary_vectors_of_zeros(tmp_path):
+    # All-zero float32 bytes are NUL bytes: never a text row.
+    path = write(tmp_path, "z.bin", binary_bytes(["a", "b"], np.zeros((2, 3))))
+    assert detect_format(path) == "word2vec-binary"
+    assert read_vectors(path).matrix.tolist() == [[0.0] * 3] * 2
+
+
+def test_detect_header_then_wrong_row_is_word2vec_text_so_reading_names_the_line(tmp_path):
+    path = write(tmp_path, "v.txt", b"2 3\na 1 2\nb 1 2 3\n")
+    assert detect_format(path) == "word2vec-text"
+    err = error_of(DataError, path)
+    assert_line(err, 2)
+    assert "row has 2 values, expected 3 as the header on line 1 says" in str(err)
+
+
+# --------------------------------------------------------------------------- gensim parity
+
+
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("test_glove.txt", "glove"),
+        ("lee_fasttext.vec", "word2vec-text"),
+        ("crime-and-punishment.vec", "word2vec-text"),
+    ],
+)
+def test_bundled_files_equal_gensim(name, fmt):
+    path = GENSIM_DATA / name
+    v = read_vectors(path)
+    assert v.source["format"] == fmt
+    assert_same_as_gensim(v, path, fmt)
+
+
+def test_bundled_binary_equals_gensim():
+    path = GENSIM_DATA / "euclidean_vectors.bin"
+    assert_same_as_gensim(read_vectors(path), path, "word2vec-binary")
+
+
+def _double_rounding_decimals(n):
+    """Decimals just above/below a float32 rounding midpoint: float64-then-float32 and direct rounding differ."""
+    getcontext().prec = 60
+    rng = np.random.default_rng(3)
+    out = []
+    for a in rng.standard_normal(n).astype(np.float32):
+        b = np.nextafter(a, np.float32(np.inf))
+        mid = (Decimal(float(a)) + Decimal(float(b))) / 2
+        tiny = Decimal(float(np.spacing(float(mid)))) / 4
+        out += [format(mid + tiny, "f")[:30], format(mid - tiny, "f")[:30], format(mid, "f")]
+    return out
+
+
+def test_many_decimal_values_equal_gensim_bit_for_bit(tmp_path):
+    tokens = _double_rounding_decimals(200) + ["1e-45", "7e-46", "-0", "+1.5", "1E3", ".5", "5.", "3.4028235e38"]
+    tokens += [repr(float(x)) for x in RNG.standard_normal(40)]
+    tokens = tokens[: len(tokens) // 8 * 8]
+    rows = [f"w{i} " + " ".join(tokens[j : j + 8]) for i, j in enumerate(range(0, len(tokens), 8))]
+    glove = write(tmp_path, "g.txt", ("\n".join(rows) + "\n").encode())
+    w2v = write(tmp_path, "w.txt", (f"{len(rows)} 8\n" + "\n".join(rows) + "\n").encode())
+    assert_same_as_gensim(read_vectors(glove), glove, "glove")
+    assert_same_as_gensim(read_vectors(w2v), w2v, "word2vec-text")
+
+
+def test_spellings_only_python_float_accepts_still_equal_gensim(tmp_path):
+    # The bulk parser refuses "1_000" and " 1"; the row-by-row fallback accepts them, as gensim does.
+    path = write(tmp_path, "v.txt", b"a 1_000 2 3\nb 0.1 0.2 0.3\n")
+    assert_same_as_gensim(read_vectors(path), path, "glove")
+
+
+@pytest.mark.parametrize("newline", [False, True])
+def test_binary_equals_gensim(tmp_path, newline):
+    words = ["the", "caf\u00e9", "a\u00a0b", "x"]
+    matrix = RNG.standard_normal((4, 7)).astype(np.float32)
+    path = write(tmp_path, "v.bin", binary_bytes(words, matrix, newline=newline))
+    v = read_vectors(path)
+    assert v.words == tuple(words)
+    assert np.array_equal(v.matrix, matrix)
+    assert_same_as_gensim(v, path, "word2vec-binary")
+
+
+def test_gensim_written_files_round_trip(tmp_path):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(6)
+    kv.add_vectors(WORDS[:10], RNG.standard_normal((10, 6)).astype(np.float32))
+    for binary, fmt in [(False, "word2vec-text"), (True, "word2vec-binary")]:
+        path = tmp_path / f"kv-{binary}"
+        kv.save_word2vec_format(str(path), binary=binary)
+        v = read_vectors(path)
+        assert v.source["format"] == fmt
+        assert v.words == tuple(WORDS[:10])
+        assert np.array_equal(v.matrix, kv.vectors)
+
+
+decimal_token = st.one_of(
+    st.floats(width=32, allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(min_value=-1e6, max_value=1e6).map(lambda x: f"{x:.17g}"),
+    st.decimals(min_value=-10, max_value=10, places=20, allow_nan=False).map(str),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(decimal_token, min_size=3, max_size=3), min_size=1, max_size=6))
+def test_random_decimals_equal_gensim(tmp_path, rows):
+    lines = [f"w{i} " + " ".join(row) for i, row in enumerate(rows)]
+    path = write(tmp_path, "h.txt", ("\n".join(lines) + "\n").encode())
+    v = read_vectors(path, "glove")
+    assert_same_as_gensim(v, path, "glove")
+    kept = read_vectors(path, "glove", wanted={"w0"})
+    assert np.array_equal(kept.matrix, v.matrix[:1])
+
+
+# --------------------------------------------------------------------------- compression
+
+
+@pytest.mark.parametrize("compress", ["gz", "bz2"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_compressed_files_read_like_plain(tmp_path, fmt, compress):
+    data = sample_bytes(fmt)
+    plain = read_vectors(write(tmp_path, "plain", data), fmt)
+    packed = read_vectors(write(tmp_path, "packed", data, compress), fmt)
+    assert packed.words == plain.words == tuple(WORDS)
+    assert np.array_equal(packed.matrix, plain.matrix)
+    assert np.array_equal(plain.matrix, MATRIX)
+    auto = read_vectors(write(tmp_path, "auto", data, compress))
+    assert np.array_equal(auto.matrix, MATRIX)
+
+
+# --------------------------------------------------------------------------- tokens and lines
+
+
+def test_crlf_bom_trailing_spaces_and_blank_lines(tmp_path):
+    data = b"\xef\xbb\xbf2 3\r\nthe 1 2 3 \r\n\r\nof 4 5 6  \r\n\n"
+    v = read_vectors(write(tmp_path, "v.vec", data))
+    assert v.words == ("the", "of")
+    assert v.matrix.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert v.stats["blank_lines"] == 2
+    assert v.stats["lines_read"] == 5
+
+
+def test_bom_before_a_glove_word_is_not_part_of_it(tmp_path):
+    v = read_vectors(write(tmp_path, "v.txt", "\ufeffthe 1 2\n".encode("utf-8")))
+    assert v.words == ("the",)
+
+
+def test_non_breaking_space_stays_inside_the_word(tmp_path):
+    # GloVe 840B has such tokens; only the ASCII space separates fields.
+    path = write(tmp_path, "v.txt", "a\u00a0b 1 2\n.\u00a0. 3 4\n".encode())
+    v = read_vectors(path)
+    assert v.words == ("a\u00a0b", ".\u00a0.")
+    assert_same_as_gensim(v, path, "glove")
+
+
+def test_tab_is_not_a_separator(tmp_path):
+    path = write(tmp_path, "v.txt", b"the\t1\t2\nof\t3\t4\n")
+    err = error_of(DataError, path)
+    assert_line(err, 1)
+    assert "no values" in str(err) and "tabs" in str(err)
+
+
+def test_nul_byte_in_a_word_is_an_error(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\nx\x00y 3 4\n")
+    err = error_of(DataError, path, "glove")
+    assert_line(err, 2)
+    assert "NUL" in str(err)
+
+
+def test_zero_filled_tail_is_an_error(tmp_path):
+    # What a crash mid-write can leave behind.
+    path = write(tmp_path, "v.txt", b"the 1 2\nof 3 4\n" + b"\x00" * 64)
+    err = error_of(DataError, path, "glove")
+    assert_line(err, 3)
+
+
+def test_duplicates_keep_the_first_row(tmp_path):
+    path = write(tmp_path, "v.txt", b"a 1 1\nb 2 2\na 3 3\nc 4 4\nb 5 5\na 6 6\n")
+    v = read_vectors(path)
+    assert v.words == ("a", "b", "c")
+    assert v.matrix[:, 0].tolist() == [1, 2, 4]
+    assert v.stats["duplicates"] == 3
+    assert v.stats["duplicate_examples"] == ["a", "b", "a"]
+    assert_same_as_gensim(v, path, "glove")
+
+
+def test_duplicates_are_logged_once(tmp_path, caplog):
+    path = write(tmp_path, "v.txt", b"a 1\na 2\na 3\n")
+    with caplog.at_level(logging.INFO, logger="pipeline.sources.readers"):
+        read_vectors(path)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "2 repeated word(s)" in warnings[0].getMessage()
+    assert any("read 3 rows of dim 1" in r.getMessage() for r in caplog.records)
+
+
+def test_long_reads_log_progress(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(readers, "_PROGRESS_SECONDS", 0.0)
+    path = write(tmp_path, "v.txt", b"a 1\n" + b"b 2\n" * 70_000)
+    with caplog.at_level(logging.INFO, logger="pipeline.sources.readers"):
+        read_vectors(path)
+    assert any(r.getMessage().endswith("read 65536 lines") for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- wanted and max_rows
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("as_callable", [False, True])
+def test_wanted_gives_exactly_the_subset(tmp_path, fmt, as_callable):
+    data = sample_bytes(fmt)
+    path = write(tmp_path, "v", data, "gz")
+    full = read_vectors(path, fmt)
+    wanted = {"w7", "w2", "w11", "absent"}
+    v = read_vectors(path, fmt, wanted=wanted.__contains__ if as_callable else wanted)
+    assert v.words == ("w2", "w7", "w11")  # file order
+    index = [full.words.index(w) for w in v.words]
+    assert np.array_equal(v.matrix, full.matrix[index])
+    assert v.stats["rows_parsed"] == 3
+    assert v.stats["rows_unwanted"] == 9
+    assert v.stats["rows_read"] == 12
+
+
+def test_wanted_nothing_gives_an_empty_matrix_of_the_right_width(tmp_path):
+    v = read_vectors(write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX)), wanted=set())
+    assert v.words == () and v.matrix.shape == (0, 5)
+
+
+def test_wanted_checks_structure_of_unwanted_lines_but_not_their_numbers(tmp_path):
+    short = write(tmp_path, "short.txt", b"a 1 2\nb 1\nc 3 4\n")
+    err = error_of(DataError, short, wanted={"a"})
+    assert_line(err, 2)
+    # Numbers are only converted for kept rows: an unwanted 'x' is not looked at.
+    wordy = write(tmp_path, "wordy.txt", b"a 1 2\nb 1 x\nc 3 nan\n")
+    assert read_vectors(wordy, wanted={"a"}).matrix.tolist() == [[1, 2]]
+    assert_line(error_of(DataError, wordy, wanted={"a", "b"}), 2)
+    assert_line(error_of(DataError, wordy, wanted={"a", "c"}), 3)
+
+
+def test_wanted_rejects_a_single_string(tmp_path):
+    with pytest.raises(TypeError):
+        read_vectors(write(tmp_path, "v.txt", b"a 1\n"), wanted="a")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_max_rows_is_gensims_limit(tmp_path, fmt):
+    data = sample_bytes(fmt)
+    path = write(tmp_path, "v", data)
+    v = read_vectors(path, fmt, max_rows=4)
+    assert v.words == tuple(WORDS[:4])
+    assert v.stats["stopped_at_max_rows"] is True
+    assert_same_as_gensim(v, path, fmt, limit=4)
+    assert read_vectors(path, fmt, max_rows=100).stats["stopped_at_max_rows"] is False
+
+
+def test_max_rows_counts_rows_of_the_file_not_kept_rows(tmp_path):
+    path = write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX))
+    assert read_vectors(path, wanted={"w1", "w5"}, max_rows=3).words == ("w1",)
+
+
+def test_max_rows_stops_before_a_header_mismatch_is_seen(tmp_path):
+    path = write(tmp_path, "v.txt", b"5 2\na 1 2\nb 3 4\n")
+    assert read_vectors(path, max_rows=2).words == ("a", "b")
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_many_batches_equal_one(tmp_path, monkeypatch):
+    path = write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX))
+    whole = read_vectors(path)
+    monkeypatch.setattr(readers, "_BATCH_VALUES", 7)  # a batch of 2 rows
+    assert np.array_equal(read_vectors(path).matrix, whole.matrix)
+    bin_path = write(tmp_path, "v.bin", binary_bytes(WORDS, MATRIX))
+    assert np.array_equal(read_vectors(bin_path).matrix, MATRIX)
+
+
+def test_error_line_numbers_in_a_later_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "_BATCH_VALUES", 4)
+    lines = [f"w{i} {i} {i}" for i in range(10)]
+    lines[7] = "w7 7 inf"
+    path = write(tmp_path, "v.txt", ("\n".join(lines) + "\n").encode())
+    assert_line(error_of(DataError, path), 8)
+    lines[7] = "w7 7 seven"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    assert_line(error_of(DataError, path), 8)
+
+
+def test_binary_matrix_grows_past_its_first_allocation(tmp_path):
+    words = [f"w{i}" for i in range(3000)]
+    matrix = RNG.standard_normal((3000, 2)).astype(np.float32)
+    path = write(tmp_path, "v.bin", binary_bytes(words, matrix))
+    v = read_vectors(path, wanted=lambda w: w != "w0")  # filtered: no size known up front
+    assert np.array_equal(v.matrix, matrix[1:])
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def test_invalid_utf8_is_an_error_naming_the_line(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\ncaf\xe9 3 4\n")
+    err = error_of(DataError, path)
+    assert_line(err, 2)
+    assert 'encoding_errors = "replace"' in str(err)
+
+
+def test_invalid_utf8_in_an_unwanted_line_is_still_an_error(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\ncaf\xe9 3 4\n")
+    assert_line(error_of(DataError, path, wanted={"the"}), 2)
+
+
+def test_encoding_errors_replace_and_ignore(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\ncaf\xe9 3 4\n")
+    assert read_vectors(path, encoding_errors="replace").words == ("the", "caf\ufffd")
+    assert read_vectors(path, encoding_errors="ignore").words == ("the", "caf")
+    assert read_vectors(path, encoding="latin-1").words == ("the", "caf\u00e9")
+    assert_same_as_gensim(read_vectors(path, encoding_errors="replace"), path, "glove", unicode_errors="replace")
+
+
+def test_invalid_utf8_in_a_binary_word(tmp_path):
+    path = write(tmp_path, "v.bin", binary_bytes(["ok"], [[1, 2]]).replace(b"ok", b"o\xff"))
+    err = error_of(DataError, path)
+    assert "row 1 at byte 4" in str(err)
+    assert read_vectors(path, encoding_errors="replace").words == ("o\ufffd",)
+
+
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        ({"format": "csv"}, "'format'"),
+        ({"encoding_errors": "skip"}, "'encoding_errors'"),
+        ({"encoding": "no-such-codec"}, "'encoding'"),
+        ({"encoding": "utf-16"}, "ASCII-compatible"),
+    ],
+)
+def test_bad_settings_are_config_errors(tmp_path, kwargs, key):
+    with pytest.raises(ConfigError) as info:
+        read_vectors(write(tmp_path, "v.txt", b"a 1\n"), **kwargs)
+    assert info.value.exit_code == 78
+    assert key in str(info.value)
+
+
+# --------------------------------------------------------------------------- storage errors
+
+
+def test_missing_file(tmp_path):
+    err = error_of(StorageError, tmp_path / "nope.txt")
+    assert "no such file" in str(err)
+
+
+def test_directory(tmp_path):
+    err = error_of(StorageError, tmp_path)
+    assert "is a directory" in str(err)
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "v.txt", b"a 1\n")
+    real_open = open
+
+    def deny(file, *args, **kwargs):
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    # Tests may run as root, where chmod 000 does not stop reading; make open() refuse instead.
+    monkeypatch.setattr("pipeline.sources.files.open", deny, raising=False)
+    err = error_of(StorageError, path)
+    assert "permission denied" in str(err)
+
+
+# --------------------------------------------------------------------------- data errors
+
+
+@pytest.mark.parametrize("fmt", ["auto", *FORMATS])
+def test_empty_file_has_no_vectors(tmp_path, fmt):
+    err = error_of(DataError, write(tmp_path, "v.txt", b""), fmt)
+    assert "no vectors" in str(err)
+
+
+@pytest.mark.parametrize("fmt", ["auto", *FORMATS])
+def test_blank_lines_only_have_no_vectors(tmp_path, fmt):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"\n\n"), fmt)
+    assert "no vectors" in str(err) or "header" in str(err)
+
+
+@pytest.mark.parametrize("fmt", ["auto", "word2vec-text", "word2vec-binary"])
+def test_header_only_has_no_vectors(tmp_path, fmt):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"3 5\n"), fmt)
+    assert "no vectors" in str(err)
+
+
+def test_header_saying_zero_rows(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"0 5\n"))
+    assert "no vectors" in str(err)
+    assert_line(err, 1)
+
+
+def test_glove_row_with_wrong_number_of_values_golden(tmp_path):
+    rows = [f"w{i} " + " ".join(["0.1"] * 50) for i in range(10)]
+    rows[6] = "w6 " + " ".join(["0.1"] * 49)
+    path = write(tmp_path, "v.txt", ("\n".join(rows) + "\n").encode())
+    err = error_of(DataError, path)
+    assert str(err) == f"{path}:7: row has 49 values, expected 50 as on line 1 (is this really GloVe text?)"
+
+
+def test_row_with_more_values(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"a 1 2\nb 1 2 3\n"))
+    assert_line(err, 2)
+    assert "row has 3 values, expected 2" in str(err)
+
+
+def test_row_with_an_empty_word(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"a 1 2\n 1 2\n"))
+    assert_line(err, 2)
+    assert "word is empty" in str(err)
+
+
+def test_row_without_values(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"a 1 2\nlonely\n"))
+    assert_line(err, 2)
+    assert "no values" in str(err)
+
+
+def test_double_space_is_an_empty_value(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"a 1  2\nb 3  4\n"))
+    assert_line(err, 1)
+    assert "value 2 is not a number: ''" in str(err)
+
+
+@pytest.mark.parametrize("bad", ["abc", "1,5", "0x10", "1.2.3", "--1"])
+def test_non_numeric_value(tmp_path, bad):
+    path = write(tmp_path, "v.txt", f"a 1 2\nb 3 4\nc 5 {bad}\n".encode())
+    err = error_of(DataError, path)
+    assert_line(err, 3)
+    assert f"value 2 is not a number: {bad!r}" in str(err)
+
+
+@pytest.mark.parametrize("bad", ["nan", "NaN", "inf", "-inf", "Infinity", "1e39"])
+def test_nan_inf_and_float32_overflow(tmp_path, bad):
+    path = write(tmp_path, "v.vec", f"3 2\na 1 2\nb 3 {bad}\nc 5 6\n".encode())
+    err = error_of(DataError, path)
+    assert_line(err, 3)
+    assert "NaN or infinite" in str(err) and "'b'" in str(err)
+
+
+def test_nan_in_binary(tmp_path):
+    matrix = np.array([[1, 2], [3, np.nan]], dtype=np.float32)
+    err = error_of(DataError, write(tmp_path, "v.bin", binary_bytes(["a", "b"], matrix)))
+    assert "NaN or infinite" in str(err) and "row 2" in str(err)
+
+
+def test_header_says_more_rows_than_the_file_has(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"3 2\na 1 2\nb 3 4\n"))
+    assert_line(err, 1)
+    assert "header says 3 rows but the file has 2" in str(err)
+
+
+def test_header_says_fewer_rows_than_the_file_has(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"1 2\na 1 2\nb 3 4\n"))
+    assert_line(err, 3)
+    assert "more rows than the 1" in str(err)
+
+
+def test_header_dim_differs_from_rows(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"2 3\na 1 2\nb 3 4\n"), "word2vec-text")
+    assert_line(err, 2)
+    assert "expected 3 as the header on line 1 says" in str(err)
+
+
+@pytest.mark.parametrize(
+    "header, fmt",
+    [
+        (b"abc 5", "word2vec-text"),
+        (b"3 5.0", "word2vec-text"),
+        (b"3", "fasttext-vec"),
+        (b"1 2 3", "word2vec-binary"),
+    ],
+)
+def test_header_that_is_not_two_integers(tmp_path, header, fmt):
+    err = error_of(DataError, write(tmp_path, "v.txt", header + b"\na 1 2 3 4 5\n"), fmt)
+    assert_line(err, 1)
+    assert "expected a header 'count dim'" in str(err)
+
+
+@pytest.mark.parametrize("header", [b"-3 5", b"3 -5", b"3 0"])
+@pytest.mark.parametrize("fmt", ["auto", "word2vec-text", "word2vec-binary"])
+def test_header_with_negative_or_zero_numbers(tmp_path, header, fmt):
+    err = error_of(DataError, write(tmp_path, "v.txt", header + b"\na 1 2 3 4 5\n"), fmt)
+    assert_line(err, 1)
+    assert "count >= 0 and a dim >= 1" in str(err)
+
+
+def test_glove_read_as_word2vec_text_says_so(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"the 1 2\n"), "word2vec-text")
+    assert_line(err, 1)
+    assert 'format = "glove"' in str(err)
+
+
+def test_word2vec_text_read_as_glove_says_so(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", b"2 3\na 1 2 3\nb 4 5 6\n"), "glove")
+    assert_line(err, 2)
+    assert 'looks like a word2vec header: use format = "word2vec-text"' in str(err)
+
+
+def test_text_file_read_as_binary_is_refused(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX, header=True)), "word2vec-binary")
+    assert_line(err, 2)
+    assert "text row" in str(err)
+
+
+@pytest.mark.parametrize("cut", [-1, -10, -21, -23])
+def test_truncated_binary(tmp_path, cut):
+    data = binary_bytes(WORDS, MATRIX)
+    err = error_of(DataError, write(tmp_path, "v.bin", data[:cut]))
+    assert "truncated" in str(err) and "row 12" in str(err)
+
+
+def test_binary_cut_between_rows_disagrees_with_header(tmp_path):
+    data = binary_bytes(WORDS, MATRIX)
+    row = len(WORDS[-1]) + 1 + 4 * 5
+    err = error_of(DataError, write(tmp_path, "v.bin", data[:-row]))
+    assert_line(err, 1)
+    assert "header says 12 rows but the file ends after 11" in str(err)
+
+
+def test_binary_with_more_rows_than_header(tmp_path):
+    data = binary_bytes(WORDS, MATRIX).replace(b"12 5\n", b"11 5\n", 1)
+    err = error_of(DataError, write(tmp_path, "v.bin", data))
+    assert "more data after the 11 rows" in str(err)
+
+
+def test_binary_with_wider_rows_than_header_says(tmp_path):
+    # Rows of 6 floats read as 5: misaligned records are caught, never returned.
+    wide = RNG.standard_normal((12, 6)).astype(np.float32)
+    data = binary_bytes(WORDS, wide).replace(b"12 6\n", b"12 5\n", 1)
+    error_of(DataError, write(tmp_path, "v.bin", data))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_gzip_cut_short(tmp_path, fmt):
+    data = sample_bytes(fmt)
+    packed = gzip.compress(data)
+    err = error_of(DataError, write(tmp_path, "v.gz", packed[: len(packed) - 30]), fmt)
+    assert "gzip data is damaged or cut short" in str(err)
+
+
+def test_gzip_cut_inside_the_first_lines_with_auto(tmp_path):
+    packed = gzip.compress(text_bytes(WORDS, MATRIX))
+    err = error_of(DataError, write(tmp_path, "v.gz", packed[:40]))
+    assert "gzip data is damaged" in str(err)
+
+
+def test_gzip_corrupted_in_the_middle(tmp_path):
+    packed = bytearray(gzip.compress(text_bytes(WORDS * 20, np.tile(MATRIX, (20, 1)))))
+    packed[len(packed) // 2] ^= 0xFF
+    error_of(DataError, write(tmp_path, "v.gz", bytes(packed)), "glove")
+
+
+def test_bz2_cut_short(tmp_path):
+    packed = bz2.compress(text_bytes(WORDS, MATRIX))
+    err = error_of(DataError, write(tmp_path, "v.bz2", packed[: len(packed) - 30]), "glove")
+    assert "bzip2 data is damaged or cut short" in str(err)
+
+
+def test_utf16_file_is_refused(tmp_path):
+    err = error_of(DataError, write(tmp_path, "v.txt", "the 1 2\n".encode("utf-16")))
+    assert "binary" in str(err)
