@@ -327,6 +327,33 @@ def neighbours(words, artifacts, top_k) -> None:
         click.echo(word + "\t" + "  ".join(f"{w} {s:.3f}" for w, s in hits))
 
 
+@cli.command("check-vocab")
+@click.argument("artifacts", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("tokenizer", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
+              help="How many moved / appeared / vanished entries to print (0: counts only).")
+def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:
+    """Check that TOKENIZER gives every token the row ARTIFACTS has for it; exit 65 on drift.
+
+    TOKENIZER is a Keras Tokenizer.to_json() file or a {"word": index} object
+    (.json), or a token file, one token a line (words from row 2; a vocab.txt
+    or a saved TextVectorization vocabulary works too). The report (ok,
+    counts, moved / appeared / vanished entries) goes to stdout as JSON.
+
+    \b
+    Examples:
+      embpipe check-vocab artifacts/default tokenizer.json
+      embpipe check-vocab artifacts/glove tokens.txt --limit 0
+    """
+    from pipeline.errors import DataError
+    from pipeline.indexer import check_vocab
+
+    drift = check_vocab(artifacts, tokenizer)
+    _echo_json(drift.to_dict(limit=limit))
+    if not drift.ok:
+        raise DataError(drift.summary(), tokenizer)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="embpipe")
 

@@ -354,6 +354,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
     from pipeline.lock import run_lock
 
     target = artifact_dir(config)
+    extra_writers = _extra_writers(config)  # a requested format's missing package fails now, not after training
     started, t0 = now_iso(), time.perf_counter()
     with run_lock(target, wait=wait):
         clean_leftovers(target)
@@ -370,10 +371,10 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
             report = json.loads((target / "report.json").read_text(encoding="utf-8"))
             return RunResult(target, published, report, {s: "skipped" for s in STAGES})
         stages = _Stages(config, fps, StageCache(cache_root, config.cache.enabled), forced)
-        return _finish(config, stages, fps, parts, target, started, t0)
+        return _finish(config, stages, fps, parts, target, started, t0, extra_writers)
 
 
-def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0: float) -> RunResult:
+def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0: float, extra_writers) -> RunResult:
     from pipeline.export import MANIFEST_VERSION, now_iso, write_artifacts
     from pipeline.report import render_report
 
@@ -420,7 +421,7 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
     }
     manifest = write_artifacts(
         out, matrix, report=report, manifest=manifest, report_md=render_report(report),
-        extra_writers=_extra_writers(config),
+        extra_writers=extra_writers,
     )
     stages.seconds["export"] = round(time.perf_counter() - t_export, 4)
     stages.status["export"] = "run"
