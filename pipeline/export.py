@@ -165,19 +165,22 @@ def write_artifacts(
     matrix: EmbeddingMatrix,
     *,
     report: dict[str, Any],
-    manifest: dict[str, Any],
+    manifest: dict[str, Any] | Callable[[], dict[str, Any]],
     report_md: str,
     extra_writers: dict[str, Callable[[Path, EmbeddingMatrix], list[str]]] | None = None,
 ) -> dict[str, Any]:
     """Write every artifact into a temporary folder, the manifest last, then swap it in at ``target``.
 
-    ``manifest`` is completed here with ``files`` (name -> sha256 and bytes) and
+    ``manifest`` (a dict, or a function called once the data files are written)
+    is completed here with ``files`` (name -> sha256 and bytes) and
     returned as written. ``extra_writers`` map a format name to a function that
     writes its files into the folder and returns their names.
     """
     tmp = new_temp_dir(target)
     try:
         files = _write_files(tmp, matrix, report, report_md, extra_writers or {})
+        if callable(manifest):  # lets the caller put figures known only now (export time) in the manifest
+            manifest = manifest()
         manifest = {**manifest, "files": {name: _file_entry(tmp / name) for name in files}}
         write_json(tmp / MANIFEST, manifest)
         for name in [*files, MANIFEST]:

@@ -126,7 +126,7 @@ def stage_fingerprints(config: Config, cache_root: Path | None) -> tuple[dict[st
             "upstream": {u: fps[u] for u in ups[stage]},
             "version": STAGE_VERSIONS[stage],
             "config": fingerprint(_stage_config(config, stage)),
-            "seed": config.seed if stage in ("vectors", "matrix") else None,
+            "seed": config.seed if stage == "matrix" or (stage == "vectors" and config.vectors.source == "train") else None,
             "files": {str(f): fingerprint(content_key(file_identity(f, cache_root))) for f in files[stage]},
         }
         parts[stage] = p
@@ -299,6 +299,14 @@ def _published_manifest(target: Path) -> dict[str, Any] | None:
         return None
 
 
+def _files_intact(folder: Path, manifest: dict[str, Any]) -> bool:
+    """Every file the manifest lists is there with its size (cheap; loaders check the sha256)."""
+    try:
+        return all((folder / n).stat().st_size == e["bytes"] for n, e in manifest.get("files", {}).items())
+    except (OSError, KeyError, TypeError):
+        return False
+
+
 def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """What :func:`run` would do, per stage, and why; runs nothing.
 
@@ -312,7 +320,10 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
         forced = stage in force or "all" in force
         if stage == "export":
-            same = (_published_manifest(artifact_dir(config)) or {}).get("run", {}).get("fingerprint") == fps[stage]
+            published = _published_manifest(artifact_dir(config)) or {}
+            same = published.get("run", {}).get("fingerprint") == fps[stage] and _files_intact(
+                artifact_dir(config), published
+            )
             action = "up to date" if same and not forced else "run"
         else:
             action = "cached" if cache.has(stage, fps[stage]) and not forced else "run"
@@ -366,6 +377,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
             published is not None
             and published.get("run", {}).get("fingerprint") == fps["export"]
             and not forced & {*STAGES, "all"}
+            and _files_intact(target, published)
         ):
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
             report = json.loads((target / "report.json").read_text(encoding="utf-8"))
@@ -380,6 +392,12 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
 
     vocab, vectors, alignment = stages.get("vocab"), stages.get("vectors"), stages.get("align")
     matrix, evaluation = stages.get("matrix"), stages.get("evaluate").report
+    log.info(
+        "coverage %.2f%% of %d tokens (weighted %s)", 100 * alignment.report["coverage"], alignment.report["types"],
+        "n/a" if alignment.report.get("weighted_coverage") is None else f"{100 * alignment.report['weighted_coverage']:.2f}%",
+        extra={"stage": "align", "event": "coverage",
+               **{k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage")}},
+    )
     missed = check_gate(config, alignment.report, evaluation)
     report = {
         "name": config.name,
@@ -392,39 +410,42 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
     }
     out = target if not missed else target.with_name(f"{target.name}.rejected")
     t_export = time.perf_counter()
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "name": config.name,
-        "status": "ok" if not missed else "rejected",
-        "input_dim": matrix.input_dim,
-        "output_dim": matrix.output_dim,
-        "padding_idx": matrix.padding_idx,
-        "oov_idx": matrix.oov_idx,
-        "reserved_rows": sorted(int(i) for i in vocab.reserved),
-        "dtype": "float32",
-        "seed": config.seed,
-        "source": vectors.source,
-        "vocab_source": vocab.source,
-        "coverage": {k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage", "oov_share")},
-        "gate": report["gate"],
-        "config": config.to_dict(),
-        "versions": versions(),
-        "run": {
-            "started": started,
-            "finished": now_iso(),
-            "seconds": round(time.perf_counter() - t0, 4),
-            "stage_seconds": dict(stages.seconds),
-            "cache": dict(stages.status),
-            "fingerprint": fps["export"],
-            "fingerprint_parts": parts,
-        },
-    }
+
+    def build_manifest() -> dict[str, Any]:
+        stages.seconds["export"] = round(time.perf_counter() - t_export, 4)
+        stages.status["export"] = "run"
+        return {
+            "manifest_version": MANIFEST_VERSION,
+            "name": config.name,
+            "status": "ok" if not missed else "rejected",
+            "input_dim": matrix.input_dim,
+            "output_dim": matrix.output_dim,
+            "padding_idx": matrix.padding_idx,
+            "oov_idx": matrix.oov_idx,
+            "reserved_rows": sorted(int(i) for i in vocab.reserved),
+            "dtype": "float32",
+            "seed": config.seed,
+            "source": vectors.source,
+            "vocab_source": vocab.source,
+            "coverage": {k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage", "oov_share")},
+            "gate": report["gate"],
+            "config": config.to_dict(),
+            "versions": versions(),
+            "run": {
+                "started": started,
+                "finished": now_iso(),
+                "seconds": round(time.perf_counter() - t0, 4),
+                "stage_seconds": dict(stages.seconds),
+                "cache": dict(stages.status),
+                "fingerprint": fps["export"],
+                "fingerprint_parts": parts,
+            },
+        }
+
     manifest = write_artifacts(
-        out, matrix, report=report, manifest=manifest, report_md=render_report(report),
+        out, matrix, report=report, manifest=build_manifest, report_md=render_report(report),
         extra_writers=extra_writers,
     )
-    stages.seconds["export"] = round(time.perf_counter() - t_export, 4)
-    stages.status["export"] = "run"
     if missed:
         raise GateError(
             f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, {target} left as it was"

@@ -1,0 +1,167 @@
+"""pipeline/runner.py: stage caching by fingerprint, concurrency, kills, the gate, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.config import load_config
+from pipeline.runner import plan, run
+
+VECTORS = "".join(f"w{i} {i % 7 * 0.5} {i % 5 * -0.25} {i % 3 * 1.5}\n" for i in range(400))
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vectors.txt").write_text(VECTORS)
+    (tmp_path / "tokens.txt").write_text("".join(f"w{i}\t{1000 - i}\n" for i in range(0, 500, 2)))
+    (tmp_path / "run.toml").write_text(
+        'name = "r"\n[vectors]\nsource = "file"\npath = "vectors.txt"\n'
+        '[vocab]\nsource = "file"\npath = "tokens.txt"\n[align]\nrules = ["exact", "lower"]\n[evaluate]\nanalogies = ""\nsimilarity = []\n'
+    )
+    return tmp_path
+
+
+def cfg(*overrides):
+    return load_config("run.toml", list(overrides))
+
+
+def test_each_change_recomputes_exactly_the_stages_downstream_of_it(project):
+    assert set(run(cfg()).cache.values()) == {"run"}
+    assert set(run(cfg()).cache.values()) == {"skipped"}
+    cases = [
+        (["evaluate.top_k=3"], {"vocab": "hit", "vectors": "hit", "align": "hit", "matrix": "hit", "evaluate": "run"}),
+        (["evaluate.top_k=3", "seed=5"], {"vocab": "hit", "vectors": "hit", "align": "hit", "matrix": "run", "evaluate": "run"}),
+        (["evaluate.top_k=3", "seed=5", "align.rules=['exact']"], {"vocab": "hit", "vectors": "run", "align": "run", "matrix": "run", "evaluate": "run"}),
+        (["evaluate.top_k=3", "seed=5", "align.rules=['exact']", "evaluate.gate.min_coverage=0.1"], None),
+    ]
+    for overrides, expected in cases:
+        stages = run(cfg(*overrides)).cache
+        if expected is None:  # only the gate changed: nothing recomputed, the folder is re-judged and rewritten
+            assert {k: v for k, v in stages.items() if k != "export"} == dict.fromkeys(["vocab", "vectors", "align", "matrix", "evaluate"], "hit")
+        else:
+            assert {k: v for k, v in stages.items() if k != "export"} == expected
+    # The vocabulary file changes: vocab and everything after it (vectors are filtered by the vocabulary).
+    (project / "tokens.txt").write_text("w1\t5\nw3\t4\n")
+    rows = {r["stage"]: r for r in plan(cfg())}
+    assert rows["vocab"]["action"] == "run" and "input tokens.txt changed" in rows["vocab"]["why"]
+    stages = run(cfg()).cache
+    assert set(stages.values()) == {"run"}
+
+
+def test_force_recomputes_only_the_named_stage(project):
+    run(cfg())
+    stages = run(cfg(), force=("matrix",)).cache
+    assert stages["matrix"] == "run" and stages["vectors"] == "hit" and stages["vocab"] == "hit"
+    assert set(run(cfg(), force=("all",)).cache.values()) == {"run"}
+
+
+def test_cached_results_equal_fresh_ones(project):
+    first = run(cfg()).artifact_dir
+    a = np.load(first / "embeddings.npy")
+    rerun = run(cfg("evaluate.top_k=4"))  # all stages before evaluate come from the cache
+    assert np.array_equal(np.load(rerun.artifact_dir / "embeddings.npy"), a)
+    assert np.array_equal(a[2], np.array([0.0, 0.0, 0.0], np.float32))  # w0
+    assert np.array_equal(a[3], np.array([1.0, -0.5, 3.0], np.float32))  # w2
+
+
+def test_deleted_artifact_file_is_rewritten_not_reported_up_to_date(project):
+    out = run(cfg()).artifact_dir
+    (out / "embeddings.npy").unlink()
+    assert run(cfg()).cache["export"] == "run"
+    assert (out / "embeddings.npy").exists()
+
+
+RUN_CLI = [sys.executable, "-m", "pipeline", "--log-format", "json", "run", "-c", "run.toml"]
+
+
+def test_two_concurrent_runs_one_succeeds_one_exits_75(project):
+    # A run that is slow enough to overlap: the second starts while the first holds the lock.
+    from pipeline.lock import run_lock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; from pathlib import Path; from pipeline.lock import run_lock\n"
+         "with run_lock(Path('artifacts/r')):\n print('held', flush=True); time.sleep(3)"],
+        stdout=subprocess.PIPE, text=True, cwd=project,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    second = subprocess.run(RUN_CLI, capture_output=True, text=True, cwd=project)
+    assert second.returncode == 75, second.stderr
+    assert f"pid {holder.pid}" in second.stderr.strip().splitlines()[-1]
+    waited = subprocess.run(RUN_CLI[:-2] + ["--wait", "30", "-c", "run.toml"], capture_output=True, text=True, cwd=project)
+    assert waited.returncode == 0, waited.stderr
+    holder.wait()
+    del run_lock
+
+
+def test_real_concurrent_runs(project):
+    procs = [subprocess.Popen(RUN_CLI + ["--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project)
+             for _ in range(2)]
+    codes = sorted(p.wait() for p in procs)
+    assert codes in ([0, 0], [0, 75])  # the second either waited its turn after the first finished, or was refused
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+
+
+def test_sigkill_at_any_moment_leaves_last_good_artifacts(project):
+    run(cfg())
+    art = project / "artifacts" / "r"
+    before = {p.name: p.read_bytes() for p in art.iterdir()}
+    for delay in (0.2, 0.5, 0.8, 1.1, 1.5):
+        proc = subprocess.Popen(RUN_CLI + ["--force", "--set", "seed=7"], cwd=project,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = {p.name: p.read_bytes() for p in art.iterdir()}
+        if now != before:  # the killed run got as far as publishing: then it is complete and verifiable
+            from pipeline.artifacts import load_artifact
+
+            assert json.loads(now["manifest.json"])["seed"] == 7
+            load_artifact(art)
+        # a new run cleans up whatever the killed one left beside the folder
+        run(cfg("seed=7"))
+        assert sorted(p.name for p in (project / "artifacts").iterdir() if not p.name.startswith(".")) == ["r"]
+        assert not [p for p in (project / "artifacts").iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+        run(cfg())
+        before = {p.name: p.read_bytes() for p in art.iterdir()}
+
+
+def test_json_logs_are_one_object_per_line(project):
+    out = subprocess.run(RUN_CLI, capture_output=True, text=True, cwd=project)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stderr.splitlines()]
+    assert all({"time", "level", "message"} <= e.keys() for e in events)
+    done = {e["stage"]: e for e in events if e.get("event") == "done"}
+    assert set(done) == {"vocab", "vectors", "align", "matrix", "evaluate"}
+    cov = [e for e in events if e.get("event") == "coverage"][0]
+    assert cov["coverage"] == pytest.approx(200 / 250)
+    manifest = json.loads((project / "artifacts" / "r" / "manifest.json").read_text())
+    assert set(manifest["run"]["stage_seconds"]) >= {"vocab", "vectors", "align", "matrix", "evaluate", "export"}
+    assert manifest["run"]["cache"]["matrix"] == "run"
+    json.loads(json.dumps(json.loads(out.stdout)))  # stdout holds the result only
+
+
+def test_gate_rejects_then_accepts(project):
+    with pytest.raises(Exception) as info:
+        run(cfg("evaluate.gate.min_coverage=0.95"))
+    assert info.value.exit_code == 3 and "coverage 0.8000 < evaluate.gate.min_coverage 0.95" in str(info.value)
+    assert not (project / "artifacts" / "r").exists()
+    assert json.loads((project / "artifacts" / "r.rejected" / "manifest.json").read_text())["status"] == "rejected"
+    run(cfg("evaluate.gate.min_coverage=0.5"))
+    assert (project / "artifacts" / "r" / "manifest.json").exists()
+
+
+def test_unmeasurable_gate_threshold_is_a_miss(project):
+    with pytest.raises(Exception, match="analogy_accuracy could not be measured"):
+        run(cfg("evaluate.gate.min_analogy_accuracy=0.1"))
