@@ -63,7 +63,11 @@ class VectorsConfig:
     corpus: tuple[str, ...] = ("gensim-test:lee_background.cor",)
     lowercase: bool = False
     path: str = ""
-    format: str = _choice("auto", "glove", "word2vec-text", "word2vec-binary", "fasttext-vec", default="auto")
+    format: str = _choice(
+        "auto", "glove", "word2vec-text", "word2vec-binary", "fasttext-vec", "gensim", default="auto"
+    )
+    # gensim's own .model/.kv files are pickles: reading one runs code from the file.
+    trust_pickle: bool = False
     encoding: str = "utf-8"
     encoding_errors: str = _choice("strict", "replace", "ignore", default="strict")
     train: TrainConfig = TrainConfig()

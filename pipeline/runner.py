@@ -145,6 +145,12 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
         work_dir = work_dir or Path(config.export.dir) / ".work" / config.name
         work_dir.mkdir(parents=True, exist_ok=True)
         return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=work_dir)
+    if config.vectors.format == "gensim":
+        from pipeline.sources.gensim_model import read_gensim_model
+
+        return read_gensim_model(
+            resolve_input(config.vectors.path, config.base_dir), trust_pickle=config.vectors.trust_pickle
+        )
     from pipeline.sources.readers import read_vectors
 
     wanted = None
