@@ -1,0 +1,434 @@
+"""Training word vectors on the project's corpus with gensim's Word2Vec, without losing words.
+
+Use :func:`train_vectors` when the config says ``[vectors] source = "train"``:
+it reads the corpus files (plain, ``.gz`` or ``.bz2``, one sentence per line),
+writes them once into a prepared file (:func:`prepare_corpus`), trains
+``gensim.models.Word2Vec`` on that file in ``corpus_file`` mode and returns
+:class:`~pipeline.sources.Vectors`.
+
+Why the corpus is rewritten before training
+-------------------------------------------
+In ``corpus_file`` mode each worker thread reads the file itself in C++ (no
+GIL, so it scales with cores), but gensim 4.4 silently trains fewer words than
+the file holds (``gensim/models/word2vec_corpusfile.pyx``):
+
+1. ``CythonLineSentence.next_batch`` reads whole lines until the batch holds
+   *more* than 10,000 words, then keeps the line that crossed the limit (the
+   trimming loop is off by one: ``last_idx = idx + 1``);
+2. ``prepare_c_structures_for_batch`` stops at 10,000 words kept after
+   ``min_count``/``sample`` (``if effective_words == MAX_SENTENCE_LEN: break``)
+   and drops the rest of the batch.
+
+So every batch that keeps more than 10,000 words loses the excess, not only
+lines longer than 10,000 words: on gensim's ``head500.noblanks.cor`` (no line
+over 6,610 words) 6-10 % of the words are never trained. gensim's own "raw
+words" count hides it (the cut line is counted whole). And with several workers
+each one starts at byte ``size / workers * k`` (mid-line) and stops once it has
+read about ``1/workers`` of the words, rounded up to a whole batch, so lines
+near the boundaries are trained twice or not at all.
+
+The prepared file is laid out so that none of this happens:
+
+* every batch holds at most 9,999 corpus words and is closed by a line of
+  filler tokens (``"\\x1f"``) that brings it to exactly 10,001 words, so gensim
+  ends its batch there and nothing is cut. The filler never enters the
+  vocabulary: Python's ``str.split`` (gensim's vocabulary scan) treats ``\\x1f``
+  as whitespace, while the C++ reader keeps it as a token and skips it as
+  unknown. Python readers see filler lines as blank lines;
+* with ``workers`` > 1 the file is cut into that many segments of equal byte
+  size and equal batch count, each starting exactly where gensim's worker
+  starts reading, and gensim is told a word total that makes each worker stop
+  at the end of its own segment;
+* lines longer than ``max_line_words`` are wrapped into several lines.
+
+Each epoch then reads exactly ``file_words`` words and trains every corpus word
+that survives ``min_count``/``sample``; :func:`train_vectors` checks gensim's
+count after training and logs a warning if the layout stopped matching its
+reader (e.g. after a gensim upgrade).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from pipeline.config import VectorsConfig
+from pipeline.errors import ConfigError, DataError, StorageError
+from pipeline.sources import Vectors
+from pipeline.sources.corpus import corpus_files, iter_sentences
+from pipeline.sources.files import describe_file
+
+logger = logging.getLogger(__name__)
+
+# gensim's MAX_WORDS_IN_BATCH (word2vec.py) and MAX_SENTENCE_LEN (word2vec_corpusfile.pyx).
+GENSIM_BATCH_WORDS = 10_000
+# Words in every batch we lay out: gensim stops reading a batch only once it holds more than 10,000.
+BATCH_FILE_WORDS = GENSIM_BATCH_WORDS + 1
+# Corpus words a batch can hold: at 10,000 kept words gensim stops before counting the filler line.
+MAX_LINE_WORDS = GENSIM_BATCH_WORDS - 1
+# ASCII "unit separator": one byte, valid UTF-8, whitespace to str.split() (so never part of a
+# corpus token, since iter_sentences splits with it) but a token to C++ ``>>``.
+FILLER = "\x1f"
+_FILLER_LINE_MAX = GENSIM_BATCH_WORDS  # longer lines would be chunked by gensim; keep them whole
+
+
+def _filler_lines(n: int) -> bytes:
+    """``n`` filler tokens as lines of at most 10,000 tokens. ``_filler_lines(3) == b"\\x1f \\x1f \\x1f\\n"``."""
+    out = []
+    while n > 0:
+        k = min(n, _FILLER_LINE_MAX)
+        out.append(" ".join([FILLER] * k).encode("ascii") + b"\n")
+        n -= k
+    return b"".join(out)
+
+
+# A batch with no corpus words at all, to give every worker's segment the same number of batches.
+_EMPTY_BATCH = _filler_lines(BATCH_FILE_WORDS)
+_EMPTY_BATCH_LINES = _EMPTY_BATCH.count(b"\n")
+
+
+class _BatchWriter:
+    """Writes lines to ``fh`` in batches of at most 9,999 words, each closed by a filler line.
+
+    Records where each batch ends (bytes) so that the batches can be dealt out to workers.
+    A batch of ``s`` corpus words gets ``10,001 - s`` fillers: gensim reads the batch, then the
+    filler line pushes it past 10,000 and ends it. At most 9,999 corpus words (so two fillers at
+    least) because at exactly 10,000 kept words gensim breaks before counting the filler line.
+    """
+
+    def __init__(self, fh: IO[bytes]):
+        self.fh = fh
+        self.batch_words = 0  # corpus words in the open batch
+        self.bytes = 0
+        self.batch_ends: list[int] = []
+        self.lines = 0  # corpus lines written
+        self.filler_words = 0
+        self.filler_lines = 0
+
+    def add(self, tokens: list[str]) -> None:
+        if self.batch_words + len(tokens) > MAX_LINE_WORDS:
+            self.close_batch()
+        data = " ".join(tokens).encode("utf-8") + b"\n"
+        self.fh.write(data)
+        self.bytes += len(data)
+        self.batch_words += len(tokens)
+        self.lines += 1
+
+    def close_batch(self) -> None:
+        if self.batch_words == 0:
+            return
+        filler = BATCH_FILE_WORDS - self.batch_words
+        data = _filler_lines(filler)
+        self.fh.write(data)
+        self.bytes += len(data)
+        self.filler_words += filler
+        self.filler_lines += data.count(b"\n")
+        self.batch_ends.append(self.bytes)
+        self.batch_words = 0
+
+
+def prepare_corpus(
+    files: Sequence[str | os.PathLike],
+    out_path: str | os.PathLike,
+    *,
+    lowercase: bool = False,
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+    max_line_words: int = MAX_LINE_WORDS,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Write ``files`` as one UTF-8 file laid out for gensim's ``corpus_file`` mode; return its figures.
+
+    One sentence per line, tokens joined by single spaces, lines longer than
+    ``max_line_words`` (at most 9,999) wrapped, batches closed by filler lines and
+    dealt out to ``workers`` segments (see the module docstring). The file is
+    written beside ``out_path`` and moved into place only when complete.
+
+    Returned keys: ``path``; ``files`` (:func:`describe_file` of each input);
+    ``sentences`` (non-empty input lines), ``words`` (their tokens),
+    ``lines_wrapped`` (sentences longer than ``max_line_words``), ``lines``
+    (corpus lines written); ``batches``, ``filler_words``, ``file_words`` (what
+    gensim reads per epoch, fillers included), ``workers``, ``bytes``; and the two
+    totals to pass to ``Word2Vec.train``: ``gensim_total_words`` and
+    ``gensim_total_examples``.
+
+    For example a 9-word corpus on 2 lines becomes those 2 lines, one line of
+    9,992 fillers (``file_words`` 10,001), and with ``workers=2`` one more batch
+    of 10,001 fillers for the second worker, plus padding.
+    """
+    if not 1 <= max_line_words <= MAX_LINE_WORDS:
+        raise ValueError(f"max_line_words must be in [1, {MAX_LINE_WORDS}], got {max_line_words}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise DataError("no corpus files given (expected one or more text files, one sentence per line)")
+    # Identify the inputs before reading them, so the hashes describe what was read
+    # (unless a file changes while we read it).
+    identities = [describe_file(p) for p in paths]
+    out_path = Path(out_path)
+    temps: list[Path] = []
+    sentences = words = wrapped = 0
+    try:
+        batches_path = _temp_beside(out_path, temps)
+        with open(batches_path, "wb", buffering=1 << 20) as fh:
+            writer = _BatchWriter(fh)
+            for tokens in iter_sentences(paths, lowercase=lowercase, encoding=encoding, errors=encoding_errors):
+                sentences += 1
+                words += len(tokens)
+                if len(tokens) > max_line_words:
+                    wrapped += 1
+                for start in range(0, len(tokens), max_line_words):
+                    writer.add(tokens[start:start + max_line_words])
+            writer.close_batch()
+        if words == 0:
+            single = len(paths) == 1  # then the path leads the message
+            raise DataError(f"corpus has no tokens{'' if single else ' in ' + _names(paths)} "
+                            "(expected whitespace-separated words, one sentence per line)",
+                            paths[0] if single else None)
+        batches = len(writer.batch_ends)
+        filler_words, filler_lines, size = writer.filler_words, writer.filler_lines, writer.bytes
+        final = batches_path
+        if workers > 1:
+            final = _temp_beside(out_path, temps)
+            empty, size = _deal_to_workers(batches_path, final, writer.batch_ends, workers)
+            batches += empty
+            filler_words += empty * BATCH_FILE_WORDS
+            filler_lines += empty * _EMPTY_BATCH_LINES
+        os.replace(final, out_path)
+    except OSError as exc:
+        # Reading errors arrive as DataError/StorageError from iter_sentences; an OSError here is ours.
+        raise StorageError(f"cannot write the prepared corpus: {exc.strerror or exc} "
+                           "(expected a writable folder with free space)", out_path) from None
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+    file_words = batches * BATCH_FILE_WORDS
+    return {
+        "path": str(out_path),
+        "files": identities,
+        "sentences": sentences,
+        "words": words,
+        "lines_wrapped": wrapped,
+        "lines": writer.lines,
+        "batches": batches,
+        "filler_words": filler_words,
+        "file_words": file_words,
+        "workers": workers,
+        "bytes": size,
+        # Each worker stops once it has read more than total_words // workers words: one less
+        # than its segment holds makes it stop exactly at the segment's end.
+        "gensim_total_words": file_words - workers,
+        # The lines the workers read (padding lines excluded): the learning rate decays by these.
+        "gensim_total_examples": writer.lines + filler_lines,
+    }
+
+
+def _temp_beside(path: Path, temps: list[Path]) -> Path:
+    """A new empty file in ``path``'s folder (same filesystem, so ``os.replace`` is atomic)."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    temps.append(Path(name))
+    return Path(name)
+
+
+def _names(paths: Sequence[Path], limit: int = 3) -> str:
+    shown = ", ".join(str(p) for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _deal_to_workers(src: Path, dst: Path, batch_ends: list[int], workers: int) -> tuple[int, int]:
+    """Copy the batches of ``src`` into ``workers`` segments of equal batch count and byte size.
+
+    gensim starts worker ``k`` at byte ``size / workers * k``; with every segment
+    ``size / workers`` bytes long that is the first byte of segment ``k``. Short
+    segments get empty batches, then a padding line of spaces that no worker reads.
+    Returns (empty batches added, file size).
+    """
+    n = len(batch_ends)
+    per = -(-n // workers)  # batches per segment
+    starts = [0, *batch_ends[:-1]]
+    plan = []
+    for k in range(workers):
+        first, last = k * per, min((k + 1) * per, n)
+        span = (starts[first], batch_ends[last - 1]) if first < last else (0, 0)
+        empty = per - max(0, last - first)
+        plan.append((span, empty, span[1] - span[0] + empty * len(_EMPTY_BATCH)))
+    seg_bytes = max(size for _, _, size in plan)
+    with open(src, "rb") as fin, open(dst, "wb", buffering=1 << 20) as fout:
+        for (begin, end), empty, size in plan:
+            fin.seek(begin)
+            remaining = end - begin
+            while remaining:
+                block = fin.read(min(remaining, 1 << 20))
+                fout.write(block)
+                remaining -= len(block)
+            fout.write(_EMPTY_BATCH * empty)
+            if pad := seg_bytes - size:
+                fout.write(b" " * (pad - 1) + b"\n")
+    return sum(empty for _, empty, _ in plan), seg_bytes * workers
+
+
+# --------------------------------------------------------------------------- training
+
+
+@functools.cache
+def _gensim() -> Any:
+    """Import gensim (about 1.7 s, so only when training) and define the classes that extend it."""
+    import inspect
+    from types import SimpleNamespace
+
+    import gensim
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    log_epoch_end = inspect.signature(Word2Vec._log_epoch_end)
+
+    class CountingWord2Vec(Word2Vec):
+        """Word2Vec that keeps each epoch's word counts, which gensim only writes to its log."""
+
+        def _log_epoch_end(self, *args: Any, **kwargs: Any) -> None:
+            super()._log_epoch_end(*args, **kwargs)
+            try:
+                bound = log_epoch_end.bind(self, *args, **kwargs).arguments
+                self.embpipe_epoch_counts = (int(bound["trained_word_count"]), int(bound["raw_word_count"]))
+            except (TypeError, KeyError):  # gensim changed the hook: the counts are just not logged
+                self.embpipe_epoch_counts = None
+
+    class EpochLogger(CallbackAny2Vec):
+        """Logs one INFO line per epoch (words trained, words/s) and keeps the figures."""
+
+        def __init__(self, epochs: int):
+            self.epochs = epochs
+            self.records: list[dict[str, Any]] = []
+            self._start = 0.0
+
+        def on_epoch_begin(self, model: Any) -> None:
+            model.embpipe_epoch_counts = None
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, model: Any) -> None:
+            seconds = time.perf_counter() - self._start
+            counts = getattr(model, "embpipe_epoch_counts", None)
+            epoch = len(self.records) + 1
+            if counts is None:
+                self.records.append({"words_trained": None, "words_read": None, "seconds": seconds})
+                logger.info("epoch %d/%d done in %.2f s", epoch, self.epochs, seconds)
+                return
+            trained, read = counts
+            self.records.append({"words_trained": trained, "words_read": read, "seconds": seconds})
+            logger.info("epoch %d/%d: %s words trained in %.2f s (%s words/s)", epoch, self.epochs,
+                        f"{trained:,}", seconds, f"{trained / max(seconds, 1e-9):,.0f}")
+
+    return SimpleNamespace(version=gensim.__version__, Word2Vec=CountingWord2Vec, EpochLogger=EpochLogger)
+
+
+def train_vectors(
+    config: VectorsConfig,
+    *,
+    base_dir: str | os.PathLike,
+    seed: int,
+    work_dir: str | os.PathLike,
+) -> Vectors:
+    """Train Word2Vec on ``config.corpus`` and return the vectors, most frequent word first.
+
+    The corpus is prepared into ``work_dir/corpus.txt`` (kept). With
+    ``train.workers = 1`` the result depends only on the corpus, the parameters
+    and ``seed``; with more workers the threads update shared weights in whatever
+    order they run (gensim's design), so two runs differ slightly.
+
+    ``stats``: ``sentences``, ``corpus_words`` (tokens per epoch), ``lines_wrapped``,
+    ``vocab_size``, ``words_trained`` (all epochs, as gensim counts them: words
+    kept after ``min_count`` and ``sample``), ``words_trained_per_epoch``,
+    ``epochs``, ``seconds`` (training), ``words_per_second``, ``prepare_seconds``,
+    ``filler_words``.
+    """
+    train = config.train
+    if not train.hs and not train.negative:
+        raise ConfigError("The 'vectors.train.negative' parameter must be > 0 when 'vectors.train.hs' is 0 "
+                          "(one of them trains the output layer). Got 0 instead.")
+    files = corpus_files(config.corpus, base_dir)
+    work = Path(work_dir)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the work folder: {exc.strerror or exc} "
+                           "(expected a writable location)", work) from None
+
+    started = time.perf_counter()
+    prepared = prepare_corpus(files, work / "corpus.txt", lowercase=config.lowercase, encoding=config.encoding,
+                              encoding_errors=config.encoding_errors, workers=train.workers)
+    prepare_seconds = time.perf_counter() - started
+    logger.info("prepared %s: %s sentences, %s words from %d file(s), %d line(s) wrapped, in %.2f s",
+                prepared["path"], f"{prepared['sentences']:,}", f"{prepared['words']:,}", len(files),
+                prepared["lines_wrapped"], prepare_seconds)
+
+    g = _gensim()
+    corpus_path = str(prepared["path"])
+    # Word2Vec(corpus_file=...) in one call would hide train()'s counts and pass gensim's own
+    # word total, which does not know about the fillers; so: construct, build_vocab, train.
+    model = g.Word2Vec(
+        vector_size=train.vector_size, window=train.window, min_count=train.min_count, sg=train.sg,
+        hs=train.hs, negative=train.negative, sample=train.sample, alpha=train.alpha,
+        min_alpha=train.min_alpha, epochs=train.epochs, workers=train.workers, seed=seed,
+    )
+    model.build_vocab(corpus_file=corpus_path)
+    if len(model.wv) == 0:
+        raise ConfigError(f"The 'vectors.train.min_count' parameter must be at most the count of the corpus's "
+                          f"most frequent word (no word of the {prepared['words']:,} occurs that often). "
+                          f"Got {train.min_count} instead.")
+    epoch_log = g.EpochLogger(train.epochs)
+    started = time.perf_counter()
+    words_trained, words_read = model.train(
+        corpus_file=corpus_path, total_words=prepared["gensim_total_words"],
+        total_examples=prepared["gensim_total_examples"], epochs=train.epochs, callbacks=[epoch_log],
+    )
+    seconds = time.perf_counter() - started
+    expected_read = prepared["file_words"] * train.epochs
+    if words_read != expected_read:
+        logger.warning("gensim read %s words in %d epochs, expected %s: its corpus_file reader no longer "
+                       "matches the prepared layout, so some words were trained twice or skipped "
+                       "(gensim %s)", f"{words_read:,}", train.epochs, f"{expected_read:,}", g.version)
+
+    kv = model.wv
+    per_epoch = [r["words_trained"] for r in epoch_log.records]
+    return Vectors(
+        words=tuple(kv.index_to_key),
+        matrix=np.array(kv.vectors, dtype=np.float32, copy=True),  # not a view the model could change
+        source={
+            "kind": "train",
+            "corpus": prepared["files"],
+            "params": {
+                **dataclasses.asdict(train),
+                "seed": seed,
+                "lowercase": config.lowercase,
+                "encoding": config.encoding,
+                "encoding_errors": config.encoding_errors,
+                "mode": "corpus_file",
+                "gensim": g.version,
+            },
+        },
+        stats={
+            "sentences": prepared["sentences"],
+            "corpus_words": prepared["words"],
+            "lines_wrapped": prepared["lines_wrapped"],
+            "vocab_size": len(kv),
+            "words_trained": int(words_trained),
+            "words_trained_per_epoch": per_epoch if None not in per_epoch else None,
+            "epochs": train.epochs,
+            "seconds": round(seconds, 3),
+            "words_per_second": round(words_trained / max(seconds, 1e-9)),
+            "prepare_seconds": round(prepare_seconds, 3),
+            "filler_words": prepared["filler_words"],
+        },
+        keyed_vectors=kv,
+    )
