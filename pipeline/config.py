@@ -203,6 +203,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
         _apply_override(data, item)
     config = _build(Config, data, "", where)
     _check_name(config.name, where)
+    _check_encoding(config.vectors.encoding, where)
     return dataclasses.replace(config, base_dir=str(base_dir), source=where)
 
 
@@ -235,6 +236,23 @@ def _check_name(name: str, where: str) -> None:
         raise ConfigError(
             f"The 'name' parameter must be a folder name of letters, digits, '.', '_' or '-' "
             f"(no '/' or '..'). Got {name!r} instead.",
+            where,
+        )
+
+
+def _check_encoding(encoding: str, where: str) -> None:
+    """Files are split into lines and tokens as bytes, so the encoding must keep ASCII as ASCII."""
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+        ok = "a b\n".encode(encoding) == b"a b\n"
+    except (LookupError, UnicodeError):
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"The 'vectors.encoding' parameter must be an ASCII-compatible text encoding such as "
+            f"'utf-8' or 'latin-1'. Got {encoding!r} instead.",
             where,
         )
 

@@ -62,6 +62,8 @@ def test_file_values_and_overrides(tmp_path):
         ("name = '../etc'\n", "no '/' or '..'"),
         ("name = 'a/b'\n", "no '/' or '..'"),
         ("[matrix\n", "invalid TOML"),
+        ("[vectors]\nencoding = 'utf-16'\n", "ASCII-compatible"),
+        ("[vectors]\nencoding = 'no-such-codec'\n", "ASCII-compatible"),
     ],
 )
 def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
