@@ -9,7 +9,6 @@ artifact never reaches a model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import DataError, StorageError
+from pipeline.sources.files import file_sha256
 
 MANIFEST = "manifest.json"
 
@@ -52,12 +52,20 @@ class Artifact:
         return [self.tokens[i] for i in idx], self.weights[idx]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
+    """The path of artifact file ``name``, after checking it exists and its sha256 matches the manifest."""
+    path = folder / name
+    if not path.is_file():
+        raise DataError(f"{name} is missing (expected the file the manifest lists)", folder)
+    expected = manifest["files"].get(name, {}).get("sha256")
+    actual = file_sha256(path)
+    if expected != actual:
+        raise DataError(
+            f"sha256 {actual[:12]}... does not match the manifest's {str(expected)[:12]}... "
+            "(the file was changed after export; rebuild it with `embpipe run`)",
+            path,
+        )
+    return path
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -82,18 +90,9 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
     """``embeddings.npy`` as float32, verified against the manifest (sha256, shape, zero padding row)."""
     folder = Path(folder)
     manifest = manifest or read_manifest(folder)
-    path = folder / "embeddings.npy"
+    path = verify_file(folder, manifest, "embeddings.npy") if verify else folder / "embeddings.npy"
     if not path.is_file():
         raise DataError("embeddings.npy is missing (expected the matrix the manifest describes)", folder)
-    if verify:
-        expected = manifest["files"].get("embeddings.npy", {}).get("sha256")
-        actual = _sha256(path)
-        if expected != actual:
-            raise DataError(
-                f"sha256 {actual[:12]}... does not match the manifest's {str(expected)[:12]}... "
-                "(the file was changed after export; rebuild it with `embpipe run`)",
-                path,
-            )
     try:
         weights = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:

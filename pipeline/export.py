@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ import numpy as np
 
 from pipeline.errors import PipelineError, StorageError
 from pipeline.matrix import EmbeddingMatrix
+from pipeline.sources.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,6 @@ OLD_MARK = ".old-"
 
 
 # --------------------------------------------------------------------------- small writers
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -217,7 +209,7 @@ def _write_files(
 
 
 def _file_entry(path: Path) -> dict[str, Any]:
-    return {"sha256": sha256_of(path), "bytes": path.stat().st_size}
+    return {"sha256": file_sha256(path), "bytes": path.stat().st_size}
 
 
 def now_iso() -> str:

@@ -27,9 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.artifacts import read_manifest, read_tokens
+from pipeline.artifacts import read_manifest, read_tokens, verify_file
 from pipeline.errors import DataError
-from pipeline.export import sha256_of
 
 SIDES = ("pre", "post")
 
@@ -174,16 +173,7 @@ class Indexer:
         manifest = read_manifest(folder)
         path = folder / "vocab.txt"
         if verify:
-            if not path.is_file():
-                raise DataError("vocab.txt is missing (expected one token a line, row order)", folder)
-            expected = manifest["files"].get("vocab.txt", {}).get("sha256")
-            actual = sha256_of(path)
-            if expected != actual:
-                raise DataError(
-                    f"sha256 {actual[:12]}... does not match the manifest's {str(expected)[:12]}... "
-                    "(the file was changed after export; rebuild it with `embpipe run`)",
-                    path,
-                )
+            verify_file(folder, manifest, "vocab.txt")
         tokens = read_tokens(path)
         if len(tokens) != int(manifest["input_dim"]):
             raise DataError(

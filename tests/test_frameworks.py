@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ConfigError, DataError
-from pipeline.export import sha256_of, write_artifacts
+from pipeline.export import write_artifacts
+from pipeline.sources.files import file_sha256 as sha256_of
 from pipeline.matrix import EmbeddingMatrix
 
 RUNS = ["glove_run", "trained_run"]
