@@ -244,10 +244,7 @@ def vectors(config_path, overrides, out) -> None:
     from pipeline.runner import get_vectors
     from pipeline.sources.io import save_word2vec
 
-    config = _load(config_path, overrides)
-    work = Path(config.export.dir) / ".work" / config.name
-    work.mkdir(parents=True, exist_ok=True)
-    vecs = get_vectors(config, None, work)
+    vecs = get_vectors(_load(config_path, overrides))
     if out:
         save_word2vec(out, vecs.words, vecs.matrix, binary=out.suffix == ".bin")
     _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,

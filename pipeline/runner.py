@@ -142,7 +142,8 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
     if config.vectors.source == "train":
         from pipeline.sources.train import train_vectors
 
-        work_dir = work_dir or Path(config.export.dir) / ".work" / config.name
+        # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts.
+        work_dir = work_dir or default_cache_dir(config.cache.dir) / "work" / config.name
         work_dir.mkdir(parents=True, exist_ok=True)
         return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=work_dir)
     if config.vectors.format == "gensim":
