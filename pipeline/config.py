@@ -133,6 +133,7 @@ class EvaluateConfig:
 class CacheConfig:
     enabled: bool = True
     dir: str = ""  # empty: $EMBPIPE_CACHE_DIR, else $XDG_CACHE_HOME/embpipe, else ~/.cache/embpipe
+    vectors: bool = True  # a vector file is parsed whole once and memory-mapped after (pipeline/sources/vcache.py)
 
 
 @dataclass(frozen=True)

@@ -152,20 +152,26 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
         return read_gensim_model(
             resolve_input(config.vectors.path, config.base_dir), trust_pickle=config.vectors.trust_pickle
         )
-    from pipeline.sources.readers import read_vectors
-
     wanted = None
     if vocab is not None:
         from pipeline.align import wanted_predicate
 
         wanted = wanted_predicate([vocab.tokens[i] for i in vocab.word_rows], config.align.rules)
-    return read_vectors(
-        resolve_input(config.vectors.path, config.base_dir),
-        config.vectors.format,
-        encoding=config.vectors.encoding,
-        encoding_errors=config.vectors.encoding_errors,
-        wanted=wanted,
-    )
+    path = resolve_input(config.vectors.path, config.base_dir)
+    options = {"encoding": config.vectors.encoding, "encoding_errors": config.vectors.encoding_errors, "wanted": wanted}
+    if not config.cache.enabled:
+        from pipeline.sources.readers import read_vectors
+
+        return read_vectors(path, config.vectors.format, **options)  # hashes the file beside the scan
+    cache_root = default_cache_dir(config.cache.dir)
+    if config.cache.vectors:
+        from pipeline.sources.vcache import cached_read
+
+        return cached_read(path, config.vectors.format, cache_dir=cache_root, **options)
+    from pipeline.sources.readers import read_vectors
+
+    # The sha256 is memoised (stage_fingerprints computed it already): both cores scan the file.
+    return read_vectors(path, config.vectors.format, identity=file_identity(path, cache_root), **options)
 
 
 def get_vocabulary(config: Config):

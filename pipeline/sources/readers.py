@@ -41,17 +41,24 @@ Every problem raises :class:`~pipeline.errors.DataError` (exit 65) or
 from __future__ import annotations
 
 import codecs
+import contextlib
+import functools
 import io
+import itertools
 import logging
+import multiprocessing
 import os
+import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
-from pipeline.errors import ConfigError, DataError, open_error
+from pipeline.errors import ConfigError, DataError, PipelineError, open_error
 from pipeline.sources import Vectors
 from pipeline.sources.files import compression_of, describe_file, open_binary
 
@@ -75,6 +82,9 @@ _FASTTEXT_MAGIC = (0x2F4F16BA).to_bytes(4, "little")  # first 4 bytes of a fastT
 # value) stays a few MB whatever the file's size.
 _BATCH_VALUES = 1 << 20
 _BINARY_CHUNK = 1 << 20  # bytes read at a time from a binary file
+_CHUNK_BYTES = 4 << 20  # bytes of text lines scanned at a time
+# A plain text file this large is read by two processes (where there are two cores).
+_PARALLEL_BYTES = 64 << 20
 _MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means the file is not word2vec binary
 _DETECT_LINE_BYTES = 1 << 20  # detection reads at most this much of the first two lines
 _PROGRESS_SECONDS = 5.0
@@ -140,6 +150,8 @@ def read_vectors(
     encoding_errors: str = "strict",
     wanted: Collection[str] | Callable[[str], bool] | None = None,
     max_rows: int | None = None,
+    identity: dict[str, Any] | None = None,
+    workers: int | None = None,
 ) -> Vectors:
     """Read word vectors from ``path`` (plain, ``.gz`` or ``.bz2``) into :class:`Vectors`.
 
@@ -149,6 +161,13 @@ def read_vectors(
     ``wanted``: None keeps every row; a set of words or a ``str -> bool`` test keeps
     only the rows whose word passes (the others are never converted).
     ``max_rows``: stop after this many rows of the file, wanted or not (gensim's ``limit``).
+    ``identity``: the file's ``path``/``size``/``mtime_ns``/``sha256`` if the caller has them
+    (the runner's memoised :func:`pipeline.cache.file_identity`); otherwise the sha256 is
+    computed while reading, on a thread.
+    ``workers``: processes for a plain text file of at least 64 MiB (None: 2 where
+    the machine has 2 cores and ``identity`` is given, else 1, as the second core
+    is then busy hashing; 1: never split). Each scans half of the file, cut at a
+    line end; the halves are merged in file order, so the result is the one-process result.
 
     Rows keep file order; a repeated word keeps its first row. ``stats`` holds
     ``lines_read``, ``rows_read``, ``rows_parsed``, ``rows_unwanted``,
@@ -159,19 +178,61 @@ def read_vectors(
     >>> sorted(v.words), v.matrix.shape  # doctest: +SKIP
     (['cat', 'dog'], (2, 50))
     """
+    return _read_file(
+        path, format, encoding=encoding, encoding_errors=encoding_errors, wanted=wanted, max_rows=max_rows,
+        identity=identity, workers=workers,
+    ).vectors
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What reading a file gives: the vectors, and the word of every row skipped as a repeat (file order)."""
+
+    vectors: Vectors
+    duplicate_words: list[str]
+
+
+def _read_file(
+    path: str | os.PathLike,
+    format: str,
+    *,
+    encoding: str,
+    encoding_errors: str,
+    wanted: Collection[str] | Callable[[str], bool] | None,
+    max_rows: int | None,
+    identity: dict[str, Any] | None,
+    workers: int | None,
+) -> _Read:
+    """:func:`read_vectors`, also returning the words of the repeated rows (the vectors cache stores them)."""
     _check_arguments(format, encoding, encoding_errors, max_rows)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(_bad_parameter("workers", "None or an int >= 1", workers))
     keep = _wanted_test(wanted)
     started = time.monotonic()
     fmt = detect_format(path, encoding) if format == "auto" else format
     logger.info("reading %s vectors from %s", fmt, path)
-    rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
-    with open_binary(path) as fh:
-        if fmt == "word2vec-binary":
-            stats = _read_binary(fh, path, rows, encoding, encoding_errors, max_rows, sniff=format != "auto")
-        else:
-            stats = _read_text(fh, path, fmt, rows, encoding, encoding_errors, max_rows)
-    words, matrix = rows.finish()
-    stats.update(rows.stats())
+    # The file's sha256 (for the manifest) is computed beside the reading, on a thread:
+    # hashlib releases the GIL, so on a second core it costs no time.
+    hashing = _Background(describe_file, path) if identity is None else None
+    merged = None
+    if workers is None and identity is None:
+        workers = 1  # the second core is hashing: measured, two halves + the hash are no faster than one
+    if fmt != "word2vec-binary" and max_rows is None and _parallel_workers(path, workers) > 1:
+        merged = _read_text_parallel(path, fmt, keep, encoding, encoding_errors, on_fork=hashing)
+    if merged is not None:
+        words, matrix, stats, duplicates = merged
+    else:
+        if hashing is not None:
+            hashing.start()
+        rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
+        with open_binary(path) as fh:
+            if fmt == "word2vec-binary":
+                stats = _read_binary(fh, path, rows, encoding, encoding_errors, max_rows, sniff=format != "auto")
+            else:
+                stats = _read_text(fh, path, fmt, rows, encoding, encoding_errors, max_rows)
+        words, matrix = rows.finish()
+        stats.update(rows.stats())
+        duplicates = [w for w, _ in rows.duplicate_rows]
     logger.info(
         "read %d rows of dim %d from %s in %.1f s; kept %d, %d duplicate(s) skipped",
         stats["rows_read"], stats["dim"], path, time.monotonic() - started, len(words), stats["duplicates"],
@@ -181,8 +242,38 @@ def read_vectors(
             "%s: %d repeated word(s) skipped, first rows kept (e.g. %s)",
             path, stats["duplicates"], ", ".join(map(repr, stats["duplicate_examples"])),
         )
-    source = {"kind": "file", "path": str(path), "format": fmt, **describe_file(path)}
-    return Vectors(words=words, matrix=matrix, source=source, stats=stats)
+    identity = hashing.result() if hashing is not None else identity
+    source = {"kind": "file", "path": str(path), "format": fmt, **identity}
+    return _Read(Vectors(words=words, matrix=matrix, source=source, stats=stats), duplicates)
+
+
+class _Background:
+    """``fn(*args)`` on a daemon thread once :meth:`start` is called; :meth:`result` waits (and re-raises)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        self.fn, self.args = fn, args
+        self.thread: threading.Thread | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="embpipe-hash", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.value = self.fn(*self.args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self.error = exc
+
+    def result(self) -> Any:
+        self.start()
+        assert self.thread is not None
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 # --------------------------------------------------------------------------- arguments
@@ -230,6 +321,21 @@ def _wanted_test(wanted: Collection[str] | Callable[[str], bool] | None) -> Call
         raise TypeError(_bad_parameter("wanted", "a collection of words or a callable, not one string", wanted))
     words = wanted if isinstance(wanted, (set, frozenset)) else frozenset(wanted)
     return words.__contains__
+
+
+def _many(test: Callable[[str], bool]) -> Callable[[list[str]], Iterable[bool]]:
+    """``test`` applied to a list of words at once.
+
+    A test may bring its own bulk form as a ``many`` attribute (``words -> bools``);
+    otherwise ``map`` applies it one word at a time (C-speed for a set's ``__contains__``).
+
+    >>> list(_many({"a"}.__contains__)(["a", "b"]))
+    [True, False]
+    """
+    many = getattr(test, "many", None)
+    if callable(many):
+        return many
+    return functools.partial(map, test)
 
 
 # --------------------------------------------------------------------------- detection helpers
@@ -302,9 +408,17 @@ class _Rows:
     copies of a large matrix.
     """
 
-    def __init__(self, path: str | os.PathLike, keep: Callable[[str], bool] | None, encoding: str, binary: bool):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        keep: Callable[[str], bool] | None,
+        encoding: str,
+        binary: bool,
+        keep_many: Callable[[list[str]], Iterable[bool]] | None = None,
+    ):
         self.path = path
         self.keep = keep
+        self.keep_many = keep_many if keep_many is not None or keep is None else _many(keep)
         self.encoding = encoding
         self.binary = binary
         self.dim = 0  # set by the reader once the header or first row says it
@@ -313,6 +427,7 @@ class _Rows:
         self.unwanted = 0
         self.duplicates = 0
         self.duplicate_examples: list[str] = []
+        self.duplicate_rows: list[tuple[str, Any]] = []  # every skipped repeat: (word, line or (row, offset))
         self.pending: list[bytes] = []  # text: the numbers part of each row; binary: the vector bytes
         self.where: list[Any] = []  # text: line numbers; binary: (row, byte offset)
         self.matrix = np.empty((0, 0), dtype=np.float32)
@@ -330,13 +445,42 @@ class _Rows:
             self.unwanted += 1
             return False
         if word in self.seen:
-            self.duplicates += 1
-            if len(self.duplicate_examples) < _DUPLICATE_EXAMPLES:
-                self.duplicate_examples.append(word)
+            self._duplicate(word, None)
             return False
         self.seen.add(word)
         self.words.append(word)
         return True
+
+    def select(self, words: list[str], where: list[Any]) -> list[int]:
+        """:meth:`wants` for a list of rows at once: the indices of the rows to keep, in order."""
+        if self.keep_many is None:
+            index: Iterable[int] = range(len(words))
+            candidates = words
+        else:
+            index = list(itertools.compress(range(len(words)), self.keep_many(words)))
+            self.unwanted += len(words) - len(index)
+            candidates = [words[i] for i in index]
+        fresh = set(candidates)
+        if len(fresh) == len(candidates) and self.seen.isdisjoint(fresh):  # no repeat: the usual case
+            self.seen.update(fresh)
+            self.words.extend(candidates)
+            return list(index)
+        kept = []
+        for i in index:
+            word = words[i]
+            if word in self.seen:
+                self._duplicate(word, where[i])
+                continue
+            self.seen.add(word)
+            self.words.append(word)
+            kept.append(i)
+        return kept
+
+    def _duplicate(self, word: str, where: Any) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_examples) < _DUPLICATE_EXAMPLES:
+            self.duplicate_examples.append(word)
+        self.duplicate_rows.append((word, where))
 
     def add(self, raw: bytes, where: Any) -> None:
         """Hold a kept row's numbers (text) or vector bytes (binary) until the batch is full."""
@@ -466,57 +610,245 @@ def _read_text(
     max_rows: int | None,
 ) -> dict[str, Any]:
     """Read GloVe / word2vec text rows into ``rows``; return the line counts for ``stats``."""
-    lines = _numbered_lines(fh, path)
-    count = None
-    dim_source = ""  # how the expected number of values was learned, for error messages
+    scan = _TextScan(path, fmt, rows, encoding, errors, max_rows)
+    first_line = 1
     if fmt in _HEADER_FORMATS:
-        header_line, header = next(lines, (0, b""))
-        count, rows.dim = _parse_header(header, path, header_line, fmt)
-        rows.expect(count if max_rows is None else min(count, max_rows))
-        dim_source = "as the header on line 1 says"
-    first_row: tuple[int, bytes] | None = None
-    rows_read = blank = lineno = 0
-    stopped = False
-    for lineno, line in lines:
-        line = line.rstrip()
-        if not line:
-            blank += 1
-            continue
-        if rows_read == max_rows:
-            stopped = True
+        try:
+            header = fh.readline(_DETECT_LINE_BYTES)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise _read_failure(path, exc, "in the header") from None
+        scan.header(header.removeprefix(_BOM), 1 if header else 0)
+        first_line = 2
+    for buf, end, final in _line_chunks(fh, path, skip_bom=first_line == 1):
+        if scan.feed(buf, end, final):
             break
-        if rows_read == count:
-            raise DataError(
-                f"more rows than the {count} the header on line 1 announces (expected the file to end here)",
-                path,
-                lineno,
-            )
-        n_values = line.count(b" ")
-        if first_row is None:
-            first_row = (lineno, line)
-            if count is None:
-                rows.dim = n_values
-                dim_source = f"as on line {lineno}"
-        sep = line.find(b" ")
-        if n_values != rows.dim or sep <= 0:
-            raise _row_shape_error(path, lineno, line, n_values, rows.dim, dim_source, fmt, first_row)
-        word = _decode_word(line[:sep], encoding, errors, path, lineno)
-        rows_read += 1
-        if rows.wants(word):
-            rows.add(line[sep + 1:], lineno)
-    rows.flush()
-    stopped = stopped or rows_read == max_rows
-    _check_row_count(path, rows_read, count, stopped)
-    stats: dict[str, Any] = {
-        "lines_read": lineno - 1 if stopped else lineno,  # the line that found max_rows reached is not used
-        "rows_read": rows_read,
-        "blank_lines": blank,
-        "dim": rows.dim,
-        "stopped_at_max_rows": stopped,
-    }
-    if count is not None:
-        stats["header_count"] = count
-    return stats
+    return scan.finish()
+
+
+def _line_chunks(
+    fh: IO[bytes], path: str | os.PathLike, *, skip_bom: bool, stop: int | None = None
+) -> Iterator[tuple[bytes, int, bool]]:
+    """Yield ``(buffer, end, final)``: ``buffer[:end]`` is whole lines (the last one may lack its ``\\n`` when ``final``).
+
+    Reads ``_CHUNK_BYTES`` at a time (up to byte ``stop`` of a plain file if given);
+    a damaged compressed stream becomes DataError. ``skip_bom``: drop a UTF-8 BOM at the start.
+    """
+    carry = b""
+    first = True
+    left = stop
+    while True:
+        size = _CHUNK_BYTES if left is None else min(_CHUNK_BYTES, left)
+        try:
+            data = fh.read(size) if size else b""
+        except (EOFError, OSError, zlib.error) as exc:
+            raise _read_failure(path, exc, "while reading") from None
+        if left is not None:
+            left -= len(data)
+        if first:
+            first = False
+            if skip_bom:
+                if len(data) < len(_BOM) and data and _BOM.startswith(data):
+                    data += fh.read(len(_BOM))  # a read that stopped inside the BOM
+                data = data.removeprefix(_BOM)
+        if not data:
+            if carry:
+                yield carry, len(carry), True
+            return
+        buf = carry + data if carry else data
+        end = buf.rfind(b"\n") + 1
+        if end == 0:
+            carry = buf  # one line longer than a chunk: read on
+            continue
+        carry = buf[end:]
+        yield buf, end, False
+
+
+class _TextScan:
+    """Checks and reads the rows of a text file a chunk of lines at a time.
+
+    For each chunk the line ends, stripped ends, value counts and word ends are
+    found with a few bulk operations (numpy and C-level ``bytes`` methods), the
+    words decoded at once, the wanted test applied to the whole list, and only
+    kept rows reach :class:`_Rows`. The outcome is exactly that of walking the
+    lines one by one: rows are added in file order, so number batches convert
+    at the same rows, and the first problem (a bad row shape, a word that does
+    not decode, a row past the header's count) is raised only after the rows
+    before it have been added, as a line-by-line reader would.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fmt: str,
+        rows: _Rows,
+        encoding: str,
+        errors: str,
+        max_rows: int | None,
+        *,
+        progress: bool = True,
+    ):
+        self.path, self.fmt, self.rows = path, fmt, rows
+        self.encoding, self.errors, self.max_rows = encoding, errors, max_rows
+        self.bulk_decode = _bulk_decodable(encoding)
+        self.count: int | None = None
+        self.dim_source = ""  # how the expected number of values was learned, for error messages
+        self.first_row: tuple[int, bytes] | None = None
+        self.lineno = 0  # the last line looked at
+        self.rows_read = 0
+        self.blank = 0
+        self.stopped = False
+        self.progress = progress
+        self.next_report = time.monotonic() + _PROGRESS_SECONDS
+        self.reported = 0
+        self.kept_lines: list[int] | None = None  # the line of every kept row, when asked for (a child half)
+
+    def header(self, line: bytes, lineno: int) -> None:
+        self.count, self.rows.dim = _parse_header(line, self.path, lineno, self.fmt)
+        self.rows.expect(self.count if self.max_rows is None else min(self.count, self.max_rows))
+        self.dim_source = "as the header on line 1 says"
+        self.lineno = lineno
+
+    def feed(self, buf: bytes, end: int, final: bool) -> bool:
+        """Take the whole lines of ``buf[:end]``; True once ``max_rows`` stopped the reading."""
+        a = np.frombuffer(buf, dtype=np.uint8, count=end)
+        ends = np.flatnonzero(a == 0x0A)
+        if final and (not len(ends) or ends[-1] != end - 1):
+            ends = np.append(ends, end)  # the last line has no "\n"
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        stripped = _rstrip_ends(a, starts, ends)
+        nonblank = np.flatnonzero(stripped > starts)
+        lineno0 = self.lineno + 1  # line number of starts[0]
+
+        # Where reading stops in this chunk: max_rows reached, or a row the header did not announce.
+        limit, limit_why = len(nonblank), ""
+        for cap, why in ((self.count, "count"), (self.max_rows, "max_rows")):
+            # <=: at the same row max_rows wins, as the line-by-line reader checks it first
+            if cap is not None and cap - self.rows_read <= limit and cap - self.rows_read < len(nonblank):
+                limit, limit_why = cap - self.rows_read, why
+
+        nb_starts = starts[nonblank[:limit]].tolist()
+        nb_ends = stripped[nonblank[:limit]].tolist()
+        if nb_starts and self.first_row is None:
+            s, e = nb_starts[0], nb_ends[0]
+            self.first_row = (lineno0 + int(nonblank[0]), buf[s:e])
+            if self.count is None:
+                self.rows.dim = buf.count(b" ", s, e)
+                self.dim_source = f"as on line {self.first_row[0]}"
+        spaces = a == 0x20
+        n_values = np.fromiter(
+            map(np.count_nonzero, map(spaces.__getitem__, map(slice, nb_starts, nb_ends))),
+            dtype=np.int64, count=len(nb_starts),
+        )
+        seps = np.fromiter(map(buf.find, itertools.repeat(b" "), nb_starts, nb_ends), dtype=np.int64,
+                           count=len(nb_starts))
+        bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= np.asarray(nb_starts, dtype=np.int64)))
+        upto = int(bad[0]) if len(bad) else len(nb_starts)
+        raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto], seps[:upto].tolist())))
+        linenos = (lineno0 + nonblank[:upto]).tolist()
+        words, word_error = self._decode(raw_words, linenos)
+        if word_error is not None:
+            upto = len(words)
+
+        kept = self.rows.select(words, linenos)
+        if self.kept_lines is not None:
+            self.kept_lines.extend(linenos[i] for i in kept)
+        seps_list, ends_list = seps.tolist(), nb_ends
+        for i in kept:
+            self.rows.add(buf[seps_list[i] + 1:ends_list[i]], linenos[i])
+        self.rows_read += upto
+
+        if word_error is not None:
+            raise word_error
+        if upto < len(nb_starts):  # a row of the wrong shape
+            i = int(nonblank[upto])
+            line = buf[starts[i]:stripped[i]]
+            raise _row_shape_error(self.path, lineno0 + i, line, int(n_values[upto]), self.rows.dim,
+                                   self.dim_source, self.fmt, self.first_row or (lineno0 + i, line))
+        if limit < len(nonblank):  # max_rows reached, or more rows than the header said
+            i = int(nonblank[limit])
+            self.blank += i - limit
+            self.lineno = lineno0 + i
+            if limit_why == "count":
+                raise DataError(
+                    f"more rows than the {self.count} the header on line 1 announces "
+                    "(expected the file to end here)",
+                    self.path,
+                    self.lineno,
+                )
+            self.stopped = True
+            return True
+        self.blank += len(ends) - len(nonblank)
+        self.lineno += len(ends)
+        self._report()
+        return False
+
+    def _decode(self, raw: list[bytes], linenos: list[int]) -> tuple[list[str], DataError | None]:
+        """The words, decoded; on a bad word, the words before it and its error."""
+        if self.bulk_decode and raw:
+            blob = b"\n".join(raw)
+            if b"\x00" not in blob:
+                try:
+                    words = blob.decode(self.encoding, self.errors).split("\n")
+                except UnicodeDecodeError:
+                    words = None
+                if words is not None and len(words) == len(raw) and "" not in words:
+                    return words, None
+        words = []
+        for r, line in zip(raw, linenos):
+            try:
+                words.append(_decode_word(r, self.encoding, self.errors, self.path, line))
+            except DataError as exc:
+                return words, exc
+        return words, None
+
+    def _report(self) -> None:
+        # Progress every _PROGRESS_SECONDS, in whole steps of 65,536 lines.
+        if not self.progress or self.lineno < self.reported + 0x10000:
+            return
+        now = time.monotonic()
+        if now >= self.next_report:
+            self.reported = self.lineno & ~0xFFFF
+            logger.info("%s: read %d lines", self.path, self.reported)
+            self.next_report = now + _PROGRESS_SECONDS
+
+    def finish(self) -> dict[str, Any]:
+        self.rows.flush()
+        stopped = self.stopped or self.rows_read == self.max_rows
+        _check_row_count(self.path, self.rows_read, self.count, stopped)
+        stats: dict[str, Any] = {
+            "lines_read": self.lineno - 1 if stopped else self.lineno,  # the line that found max_rows is not used
+            "rows_read": self.rows_read,
+            "blank_lines": self.blank,
+            "dim": self.rows.dim,
+            "stopped_at_max_rows": stopped,
+        }
+        if self.count is not None:
+            stats["header_count"] = self.count
+        return stats
+
+
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.rstrip() strips
+
+
+def _rstrip_ends(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each line's end after ``bytes.rstrip()``: trailing ASCII whitespace removed (usually none, or one byte)."""
+    out = ends.copy()
+    todo = np.flatnonzero(out > starts)
+    todo = todo[_WHITESPACE[a[out[todo] - 1]]]
+    while len(todo):
+        out[todo] -= 1
+        todo = todo[out[todo] > starts[todo]]
+        todo = todo[_WHITESPACE[a[out[todo] - 1]]]
+    return out
+
+
+def _bulk_decodable(encoding: str) -> bool:
+    """True for stateless codecs where b"\\n" always decodes alone, so a joined decode splits back exactly."""
+    name = codecs.lookup(encoding).name
+    return name in ("utf-8", "ascii", "latin-1", "iso8859-1") or name.startswith(("cp125", "iso8859-"))
 
 
 def _check_row_count(path: str | os.PathLike, rows_read: int, count: int | None, stopped: bool) -> None:
@@ -528,23 +860,196 @@ def _check_row_count(path: str | os.PathLike, rows_read: int, count: int | None,
         raise DataError(f"the header says {count} rows but the file has {rows_read} (is it cut short?)", path, 1)
 
 
-def _numbered_lines(fh: IO[bytes], path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(line number, line)``, BOM removed, turning a damaged compressed stream into DataError."""
-    lineno = 0
-    next_report = time.monotonic() + _PROGRESS_SECONDS
+# --------------------------------------------------------------------------- two processes
+
+
+def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
+    """How many processes to read ``path`` with: 1 unless it is a plain file of ``_PARALLEL_BYTES`` or more."""
+    if workers == 1:
+        return 1
+    if workers is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cores = os.cpu_count() or 1
+        workers = min(cores, 2)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
     try:
-        for line in fh:
-            lineno += 1
-            if lineno == 1:
-                line = line.removeprefix(_BOM)
-            elif not lineno & 0xFFFF:  # look at the clock only now and then
-                now = time.monotonic()
-                if now >= next_report:
-                    logger.info("%s: read %d lines", path, lineno)
-                    next_report = now + _PROGRESS_SECONDS
-            yield lineno, line
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _read_failure(path, exc, f"after line {lineno}") from None
+        if os.path.getsize(path) < _PARALLEL_BYTES or compression_of(path) is not None:
+            return 1
+    except OSError:
+        return 1  # the sequential read reports it
+    return 2
+
+
+def _read_text_parallel(
+    path: str | os.PathLike,
+    fmt: str,
+    keep: Callable[[str], bool] | None,
+    encoding: str,
+    errors: str,
+    on_fork: _Background | None,
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], list[str]] | None:
+    """Read a plain text file in two halves, this process and a forked one; None: read it sequentially.
+
+    The second half starts after the first ``\\n`` past the middle byte. Each half is
+    scanned exactly as the sequential reader would (same chunks, checks and
+    batches); the child writes its kept rows' float32 bytes to a temporary file
+    and sends words, counts and repeats through a pipe. Merging keeps the first
+    occurrence of a word that both halves hold. Any problem in either half (a
+    bad row, a wrong row count, the child failing) gives None: the caller then
+    reads the file from the start in one process, which raises the error with
+    the exact line and message a sequential read gives, so a damaged file costs
+    one more scan and nothing else.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        first = fh.readline(_DETECT_LINE_BYTES).removeprefix(_BOM)
+        if fmt in _HEADER_FORMATS:
+            header = _header_numbers(first)
+            if header is None or header[1] < 1:
+                return None
+            dim = header[1]
+        else:
+            line = first.rstrip()
+            while not line and fh.tell() < size // 2:
+                line = fh.readline(_DETECT_LINE_BYTES).rstrip()
+            if not line:
+                return None
+            dim = line.count(b" ")
+        fh.seek(size // 2)
+        fh.readline()
+        split = fh.tell()
+    if split >= size:
+        return None
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    fd, part = tempfile.mkstemp(prefix="embpipe-rows-", suffix=".f32")
+    os.close(fd)
+    child = ctx.Process(
+        target=_read_second_half,
+        args=(send, path, fmt, keep, encoding, errors, dim, split, size, part),
+        name="embpipe-read",
+        daemon=True,
+    )
+    try:
+        child.start()
+        send.close()
+        if on_fork is not None:
+            on_fork.start()  # only now: a thread running at fork time could hold a lock the child needs
+        rows = _Rows(path, keep, encoding, binary=False)
+        scan = _TextScan(path, fmt, rows, encoding, errors, None)
+        try:
+            with open(path, "rb") as fh:
+                start = 0
+                if fmt in _HEADER_FORMATS:
+                    header_line = fh.readline(_DETECT_LINE_BYTES)
+                    scan.header(header_line.removeprefix(_BOM), 1)
+                    start = len(header_line)
+                for buf, end, final in _line_chunks(fh, path, skip_bom=start == 0, stop=split - start):
+                    scan.feed(buf, end, final)
+            rows.flush()
+        except PipelineError:
+            return None
+        try:
+            outcome = receive.recv()
+        except EOFError:  # the child died without a word
+            return None
+        child.join()
+        if outcome[0] != "ok":
+            logger.debug("%s: the second half could not be read in parallel (%s); reading sequentially",
+                         path, outcome[1])
+            return None
+        return _merge_halves(path, scan, rows, outcome[1], part)
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+            child.join()
+        with contextlib.suppress(OSError):
+            os.remove(part)
+
+
+def _read_second_half(send, path, fmt, keep, encoding, errors, dim, split, size, part) -> None:
+    """The forked child: scan bytes ``split``..``size``; kept rows to ``part``, the rest through ``send``."""
+    try:
+        rows = _Rows(path, keep, encoding, binary=False)
+        rows.dim = dim
+        scan = _TextScan(path, fmt, rows, encoding, errors, None, progress=False)
+        scan.first_row = (0, b"")  # the dimension is known: it is not learned from this half
+        scan.kept_lines = []
+        with open(path, "rb") as fh:
+            fh.seek(split)
+            for buf, end, final in _line_chunks(fh, path, skip_bom=False, stop=size - split):
+                scan.feed(buf, end, final)
+        rows.flush()
+        words, matrix = rows.finish()
+        matrix.tofile(part)
+        send.send(("ok", {
+            "words": list(words),
+            "kept_lines": scan.kept_lines,
+            "lines": scan.lineno,
+            "rows_read": scan.rows_read,
+            "blank": scan.blank,
+            "unwanted": rows.unwanted,
+            "duplicate_rows": rows.duplicate_rows,
+        }))
+    except BaseException as exc:  # noqa: BLE001 - any failure: the parent reads sequentially
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+
+
+def _merge_halves(
+    path: str | os.PathLike, scan: _TextScan, rows: _Rows, second: dict[str, Any], part: str
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], list[str]] | None:
+    """Join the first half (``scan``/``rows``) and the child's half, as one sequential read would have."""
+    dim = rows.dim
+    rows_read = scan.rows_read + second["rows_read"]
+    if rows_read == 0 or (scan.count is not None and rows_read != scan.count):
+        return None  # the sequential read explains it
+    offset = scan.lineno  # line numbers in the second half count from 1
+    later = [w in rows.seen for w in second["words"]]  # already kept in the first half: repeats
+    repeats = sorted(
+        [(line + offset, w) for w, line in second["duplicate_rows"]]
+        + [(line + offset, w) for w, line, seen in zip(second["words"], second["kept_lines"], later) if seen]
+    )
+    duplicates = [w for w, _ in rows.duplicate_rows] + [w for _, w in repeats]
+    n1 = rows.filled
+    n2 = len(second["words"]) - sum(later)
+    if rows.matrix.shape[1] != dim:
+        rows.matrix = np.empty((0, dim), dtype=np.float32)
+    matrix = rows.matrix
+    matrix.resize((n1 + n2, dim), refcheck=False)  # in place where the allocator can (no second copy)
+    if n2:
+        if not any(later):
+            with open(part, "rb") as fh:
+                got = fh.readinto(memoryview(matrix[n1:]).cast("B"))
+            if got != n2 * dim * 4:
+                return None
+        else:
+            block = np.fromfile(part, dtype=np.float32).reshape(-1, dim)
+            matrix[n1:] = block[~np.array(later, dtype=bool)]
+    words = tuple(rows.words) + tuple(w for w, seen in zip(second["words"], later) if not seen)
+    stats: dict[str, Any] = {
+        "lines_read": scan.lineno + second["lines"],
+        "rows_read": rows_read,
+        "blank_lines": scan.blank + second["blank"],
+        "dim": dim,
+        "stopped_at_max_rows": False,
+    }
+    if scan.count is not None:
+        stats["header_count"] = scan.count
+    stats.update({
+        "rows_parsed": n1 + n2,
+        "rows_unwanted": rows.unwanted + second["unwanted"],
+        "duplicates": len(duplicates),
+        "duplicate_examples": duplicates[:_DUPLICATE_EXAMPLES],
+    })
+    logger.debug("%s: read in two halves split at line %d", path, offset + 1)
+    return words, matrix, stats, duplicates
 
 
 def _parse_header(line: bytes, path: str | os.PathLike, lineno: int, fmt: str) -> tuple[int, int]:

@@ -1,0 +1,336 @@
+"""Tests for pipeline/sources/vcache.py (the vectors cache) and the two-process text reader in readers.py.
+
+The reference is always a direct ``read_vectors`` of the same file: the cache and
+the parallel reader must give the same words, bit-for-bit the same matrix, the
+same source and the same stats (the cache adds ``stats["vectors_cache"]``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import DataError
+from pipeline.sources import readers
+from pipeline.sources.readers import FORMATS, read_vectors
+from pipeline.sources.vcache import cached_read
+
+RNG = np.random.default_rng(11)
+WORDS = [f"w{i}" for i in range(40)] + ["Straße", "naïve", "w3", "UPPER", "w7"]  # two repeats
+MATRIX = RNG.standard_normal((len(WORDS), 6)).astype(np.float32)
+
+
+def text_bytes(words, matrix, header=False, trailing=""):
+    lines = [f"{len(words)} {matrix.shape[1]}"] if header else []
+    lines += [w + " " + " ".join(repr(float(x)) for x in row) + trailing for w, row in zip(words, matrix)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def binary_bytes(words, matrix):
+    out = [f"{len(words)} {matrix.shape[1]}\n".encode()]
+    out += [w.encode("utf-8") + b" " + row.astype("<f4").tobytes() for w, row in zip(words, matrix)]
+    return b"".join(out)
+
+
+def sample_file(tmp_path, fmt, compress=None):
+    if fmt == "word2vec-binary":
+        data = binary_bytes(WORDS, MATRIX)
+    else:
+        data = text_bytes(WORDS, MATRIX, header=fmt != "glove", trailing=" " if fmt == "fasttext-vec" else "")
+    if compress == "gz":
+        data = gzip.compress(data)
+    elif compress == "bz2":
+        data = bz2.compress(data)
+    path = tmp_path / f"vectors-{fmt}.{compress or 'plain'}"
+    path.write_bytes(data)
+    return path
+
+
+def assert_same(got, expected, cache_status=None):
+    assert got.words == expected.words
+    assert got.matrix.dtype == np.float32 and got.matrix.flags.c_contiguous
+    assert type(got.matrix) is np.ndarray and got.matrix.flags.owndata  # a real array, not a view of the mmap
+    assert np.array_equal(got.matrix, expected.matrix)
+    assert got.source == expected.source
+    stats = dict(got.stats)
+    if cache_status is not None:
+        assert stats.pop("vectors_cache") == cache_status
+    assert stats == expected.stats
+
+
+WANTED_SETS = [
+    None,
+    {"w1", "w3", "w7", "Straße", "absent"},  # includes both repeated words
+    set(),
+    {"naïve"},
+]
+
+
+# --------------------------------------------------------------------------- the cache gives the direct read
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("compress", [None, "gz"])
+def test_cached_read_equals_the_direct_read(tmp_path, fmt, compress):
+    path = sample_file(tmp_path, fmt, compress)
+    cache = tmp_path / "cache"
+    for i, wanted in enumerate(WANTED_SETS):
+        expected = read_vectors(path, fmt, wanted=wanted)
+        assert_same(cached_read(path, fmt, cache_dir=cache, wanted=wanted), expected, "built" if i == 0 else "hit")
+        # a callable test gives the same as the set
+        if wanted is not None:
+            got = cached_read(path, fmt, cache_dir=cache, wanted=wanted.__contains__)
+            assert_same(got, expected, "hit")
+    assert len(list((cache / "vectors").iterdir())) == 1
+
+
+def test_golden_small_file_through_the_cache(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"the 0.5 -1\ncat 1.25 0\nthe 9 9\ndog 2 3\n")
+    first = cached_read(path, cache_dir=tmp_path / "c", wanted={"the", "dog"})
+    again = cached_read(path, cache_dir=tmp_path / "c", wanted={"the", "dog"})
+    for v in (first, again):
+        assert v.words == ("the", "dog")
+        assert v.matrix.tolist() == [[0.5, -1.0], [2.0, 3.0]]
+        assert v.stats["duplicates"] == 1 and v.stats["duplicate_examples"] == ["the"]
+        assert v.stats["rows_unwanted"] == 1 and v.stats["rows_parsed"] == 2 and v.stats["rows_read"] == 4
+    assert (first.stats["vectors_cache"], again.stats["vectors_cache"]) == ("built", "hit")
+    entry = next((tmp_path / "c" / "vectors").iterdir())
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "done.json", "duplicates.json", "meta.json", "vectors.npy", "words.txt"
+    ]
+    assert (entry / "words.txt").read_text(encoding="utf-8") == "the\ncat\ndog"
+    assert json.loads((entry / "duplicates.json").read_text()) == ["the"]
+    stored = np.load(entry / "vectors.npy", allow_pickle=False)
+    assert stored.dtype == np.float32 and stored.tolist() == [[0.5, -1.0], [1.25, 0.0], [2.0, 3.0]]
+
+
+def test_a_nan_in_an_unwanted_row_is_read_filtered_and_not_cached(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"a 1 2\nb nan 1\nc 3 4\n")
+    v = cached_read(path, cache_dir=tmp_path / "c", wanted={"a", "c"})
+    assert v.words == ("a", "c") and v.stats["vectors_cache"] == "not cached"
+    assert not list((tmp_path / "c" / "vectors").glob("*/done.json"))
+    with pytest.raises(DataError) as info:
+        cached_read(path, cache_dir=tmp_path / "c", wanted={"b"})
+    assert info.value.line == 2
+
+
+# --------------------------------------------------------------------------- the key is the content
+
+
+def test_key_changes_with_content_of_the_same_name_size_and_mtime(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"a 1 2\nb 3 4\n")
+    cache = tmp_path / "c"
+    assert cached_read(path, cache_dir=cache).matrix.tolist() == [[1, 2], [3, 4]]
+    stat = path.stat()
+    path.write_bytes(b"a 5 6\nb 7 8\n")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same mtime
+    v = cached_read(path, cache_dir=cache)
+    assert v.matrix.tolist() == [[5, 6], [7, 8]]
+    assert v.stats["vectors_cache"] == "built"
+    assert len(list((cache / "vectors").iterdir())) == 2
+
+
+def test_same_content_under_another_name_shares_the_entry(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"x 1\ny 2\n")
+    b.write_bytes(b"x 1\ny 2\n")
+    cached_read(a, cache_dir=tmp_path / "c")
+    v = cached_read(b, cache_dir=tmp_path / "c")
+    assert v.stats["vectors_cache"] == "hit" and v.source["path"] == str(b)
+
+
+def test_encoding_settings_are_part_of_the_key(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes("caf\xe9 1\n".encode("latin-1"))
+    cache = tmp_path / "c"
+    assert cached_read(path, cache_dir=cache, encoding="latin-1").words == ("café",)
+    assert cached_read(path, cache_dir=cache, encoding_errors="replace").words == ("caf\ufffd",)
+    with pytest.raises(DataError):
+        cached_read(path, cache_dir=cache)  # strict utf-8: still refused, not served from another entry
+
+
+# --------------------------------------------------------------------------- damaged entries are rebuilt
+
+
+def _entry(cache: Path) -> Path:
+    (entry,) = [p for p in (cache / "vectors").iterdir() if not p.name.startswith(".")]
+    return entry
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 8])
+
+
+def _zero_tail(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-24:] = bytes(24)
+    path.write_bytes(bytes(data))
+
+
+def _no_mark(entry: Path) -> None:
+    (entry / "done.json").unlink()
+
+
+DAMAGE = {
+    "truncated npy": lambda e: _truncate(e / "vectors.npy"),
+    "zero-filled tail": lambda e: _zero_tail(e / "vectors.npy"),
+    "no completion mark": _no_mark,
+    "missing words": lambda e: (e / "words.txt").unlink(),
+    "edited words": lambda e: (e / "words.txt").write_bytes((e / "words.txt").read_bytes().replace(b"w1\n", b"wX\n")),
+    "bad meta": lambda e: (e / "meta.json").write_text("{"),
+    "wrong shape in meta": lambda e: (e / "meta.json").write_text(
+        json.dumps({**json.loads((e / "meta.json").read_text()), "shape": [3, 6]})
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage, caplog):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    wanted = {"w1", "w7", "naïve"}
+    expected = read_vectors(path, wanted=wanted)
+    cached_read(path, cache_dir=cache, wanted=wanted)
+    DAMAGE[damage](_entry(cache))
+    v = cached_read(path, cache_dir=cache, wanted=wanted)
+    assert_same(v, expected, "built")
+    assert any("damaged vectors cache entry" in r.getMessage() for r in caplog.records)
+    assert_same(cached_read(path, cache_dir=cache, wanted=wanted), expected, "hit")
+
+
+def test_leftover_temporary_folder_is_not_used(tmp_path):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    cached_read(path, cache_dir=cache)
+    entry = _entry(cache)
+    os.rename(entry, entry.with_name(f".{entry.name}.tmp-1-abc"))  # as an interrupted write leaves it
+    assert cached_read(path, cache_dir=cache).stats["vectors_cache"] == "built"
+
+
+def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path):
+    path = sample_file(tmp_path, "glove")
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    v = cached_read(path, cache_dir=blocker / "sub", wanted={"w1"})
+    assert v.words == ("w1",)
+
+
+# --------------------------------------------------------------------------- fast start
+
+
+def test_the_cached_path_imports_neither_gensim_nor_sklearn(tmp_path):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    cached_read(path, cache_dir=cache)
+    code = (
+        "import sys\n"
+        "from pipeline.sources.vcache import cached_read\n"
+        f"v = cached_read({str(path)!r}, cache_dir={str(cache)!r}, wanted={{'w1'}})\n"
+        "assert v.stats['vectors_cache'] == 'hit', v.stats\n"
+        "print(sorted(m for m in ('gensim', 'sklearn', 'scipy', 'torch', 'keras') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- the two-process reader
+
+
+@pytest.fixture
+def parallel(monkeypatch):
+    """Split every plain text file, however small, into two halves."""
+    monkeypatch.setattr(readers, "_PARALLEL_BYTES", 0)
+
+
+def many_rows(n=3000, dim=4, seed=3):
+    rng = np.random.default_rng(seed)
+    words = [f"t{i}" for i in range(n)]
+    for i, j in [(2500, 10), (2600, 2510), (2700, 5), (400, 3)]:  # repeats within and across the halves
+        words[i] = words[j]
+    return words, rng.standard_normal((n, dim)).astype(np.float32)
+
+
+@pytest.mark.parametrize("fmt", ["glove", "word2vec-text", "fasttext-vec"])
+@pytest.mark.parametrize("wanted", [None, "some", "callable"])
+def test_two_halves_give_the_one_process_result(tmp_path, parallel, fmt, wanted):
+    words, matrix = many_rows()
+    data = text_bytes(words, matrix, header=fmt != "glove", trailing=" " if fmt == "fasttext-vec" else "")
+    data = data.replace(b"\nt1500 ", b"\n\n\r\nt1500 ")  # blank lines in the second half
+    path = tmp_path / "v.txt"
+    path.write_bytes(data)
+    keep = None if wanted is None else {"t5", "t10", "t2510", "t2999", "t1500", "t1"}
+    if wanted == "callable":
+        keep = keep.__contains__
+    one = read_vectors(path, fmt, wanted=keep, workers=1)
+    two = read_vectors(path, fmt, wanted=keep, workers=2)
+    assert_same(two, one)
+    assert one.stats["duplicates"] >= 1 and one.stats["blank_lines"] == 2
+
+
+def test_two_halves_really_ran(tmp_path, parallel, caplog, monkeypatch):
+    words, matrix = many_rows()
+    path = tmp_path / "v.txt"
+    path.write_bytes(text_bytes(words, matrix))
+    calls = []
+    real = readers._merge_halves
+    monkeypatch.setattr(readers, "_merge_halves", lambda *a: calls.append(1) or real(*a))
+    read_vectors(path, workers=2)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize(
+    "bad, line, what",
+    [
+        (b"t2800 1 2 3\n", 2801, "row has 3 values, expected 4"),
+        (b"t2800 1 2 3 nan\n", 2801, "NaN or infinite"),
+        (b"t2800 1 2 3 x\n", 2801, "value 4 is not a number"),
+        (b"\xff\xfe 1 2 3 4\n", 2801, "is not valid utf-8"),
+    ],
+)
+def test_error_in_the_second_half_names_the_same_line(tmp_path, parallel, bad, line, what):
+    words, matrix = many_rows()
+    lines = text_bytes(words, matrix).split(b"\n")
+    lines[line - 1] = bad.rstrip(b"\n")
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"\n".join(lines))
+    errors = []
+    for workers in (1, 2):
+        with pytest.raises(DataError) as info:
+            read_vectors(path, wanted=None, workers=workers)
+        errors.append(str(info.value))
+        assert info.value.line == line and what in str(info.value)
+    assert errors[0] == errors[1]
+
+
+def test_header_count_mismatch_across_halves(tmp_path, parallel):
+    words, matrix = many_rows()
+    data = text_bytes(words, matrix, header=True).replace(b"3000 4\n", b"2999 4\n", 1)
+    path = tmp_path / "v.txt"
+    path.write_bytes(data)
+    with pytest.raises(DataError) as info:
+        read_vectors(path, workers=2)
+    assert info.value.line == 3001 and "more rows than the 2999" in str(info.value)
+
+
+def test_compressed_files_and_max_rows_stay_sequential(tmp_path, parallel):
+    words, matrix = many_rows()
+    path = tmp_path / "v.txt.gz"
+    path.write_bytes(gzip.compress(text_bytes(words, matrix)))
+    assert readers._parallel_workers(path, 2) == 1
+    plain = tmp_path / "v.txt"
+    plain.write_bytes(text_bytes(words, matrix))
+    assert readers._parallel_workers(plain, 2) == 2
+    assert readers._parallel_workers(plain, 1) == 1
+    assert read_vectors(plain, max_rows=10, workers=2).words == tuple(words[:10])
