@@ -22,6 +22,7 @@ and the first match wins:
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import unicodedata
@@ -39,7 +40,7 @@ from pipeline.vocab import Vocabulary
 RESERVED_RULE = "reserved"
 
 _DIGIT = re.compile(r"\d")  # on str patterns \d is any Unicode decimal digit (category Nd)
-_NOT_PLAIN = re.compile(r"[^\x00-\x7f]|\d")  # a word the fast path of wanted_predicate(...).many cannot decide
+_ASCII_DIGITS = str.maketrans("0123456789", "##########")  # the digits rule, for ASCII words
 
 
 def _exact(token: str) -> str:
@@ -160,20 +161,26 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
     checks = [(RULES[r], frozenset(RULES[r](t) for t in tokens)) for r in rule_names]
     keys = dict(zip(rule_names, (k for _, k in checks)))
     empty: frozenset[str] = frozenset()
-    # For an ASCII word without digits, digits(w) == w and casefold(w) == lower(w): two set lookups decide.
-    as_is = keys.get("exact", empty) | keys.get("digits", empty)
-    lowered = keys.get("lower", empty) | keys.get("casefold", empty)
+    # For an ASCII word every rule is a C-level string method: casefold(w) == lower(w) (NFKC
+    # changes no ASCII text) and digits(w) is a translation of 0-9. Only other words need `wanted`.
+    exact_keys = keys.get("exact", empty)
+    lowered_keys = keys.get("lower", empty) | keys.get("casefold", empty)
+    digit_keys = keys.get("digits", empty)
 
     def wanted(word: str) -> bool:
         return any(fn(word) in keys for fn, keys in checks)
 
     def many(words: Iterable[str]) -> list[bool]:
-        """``wanted`` of every word, at C speed for ASCII words without digits (3x faster on 400k words)."""
+        """``wanted`` of every word, in bulk (the vector readers pass whole chunks of a file)."""
         words = words if isinstance(words, list) else list(words)
-        out = list(map(operator.or_, map(as_is.__contains__, words), map(lowered.__contains__, map(str.lower, words))))
-        for i, other in enumerate(map(_NOT_PLAIN.search, words)):
-            if other is not None:
-                out[i] = wanted(words[i])
+        out = list(map(exact_keys.__contains__, words))
+        if lowered_keys:
+            out = list(map(operator.or_, out, map(lowered_keys.__contains__, map(str.lower, words))))
+        if digit_keys:
+            digits = map(str.translate, words, itertools.repeat(_ASCII_DIGITS))
+            out = list(map(operator.or_, out, map(digit_keys.__contains__, digits)))
+        for i in itertools.compress(range(len(words)), map(operator.not_, map(str.isascii, words))):
+            out[i] = wanted(words[i])
         return out
 
     wanted.many = many  # type: ignore[attr-defined]  # the vector readers use it for whole chunks of words

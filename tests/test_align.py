@@ -181,3 +181,13 @@ def test_filtering_never_changes_the_alignment(tokens, source, rules):
     assert aligned_vectors(align(vocab, vectors, config), vectors) == aligned_vectors(
         align(vocab, small, config), small
     )
+
+
+def test_bulk_wanted_test_agrees_with_the_word_by_word_one():
+    tokens = ["Apple", "straße", "İstanbul", "x12", "٣٤", "ﬁne", "DON'T", "a\u00a0b", "Ǆemal"]
+    words = ["apple", "APPLE", "STRASSE", "straße", "i̇stanbul", "x99", "X12", "x٣", "٩٩", "fine", "ﬁne",
+             "don't", "a\u00a0b", "ǆemal", "pear", "12", "x1", "", "Z9z"]
+    for rules in (["exact"], ["lower"], ["casefold"], ["digits"], ["exact", "lower", "casefold", "digits"],
+                  ["digits", "lower"]):
+        keep = wanted_predicate(tokens, rules)
+        assert keep.many(words) == [keep(w) for w in words], rules

@@ -663,6 +663,30 @@ def _line_chunks(
         yield buf, end, False
 
 
+def _spaces_per_line(buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""For each non-empty line ``buf[starts[i]:ends[i]]``: how many spaces it holds, and where its first one is.
+
+    No Python-level numpy call per line (a GB of GloVe has 400,000 lines): the
+    counts are one ``np.add.reduceat`` over [start, end) segments, and the first
+    spaces one C-level ``bytes.find`` per line (-1: none).
+
+    >>> b = b"a 1 2\nbc 3"
+    >>> _spaces_per_line(b, np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 10]))
+    (array([2, 1]), array([1, 8]))
+    """
+    if not len(starts):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    bounds = np.empty(2 * len(starts), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = starts, ends  # segment 2i is line i; segment 2i+1 the gap after it
+    if bounds[-1] >= len(a):
+        bounds = bounds[:-1]  # the last line runs to the end of the buffer
+    # uint8 in, int32 sums: several times faster than summing the bool array into int64
+    counts = np.add.reduceat((a == 0x20).view(np.uint8), bounds, dtype=np.int32)[0::2].astype(np.int64)
+    first = np.fromiter(map(buf.find, itertools.repeat(b" "), starts.tolist(), ends.tolist()),
+                        dtype=np.int64, count=len(starts))
+    return counts, first
+
+
 class _TextScan:
     """Checks and reads the rows of a text file a chunk of lines at a time.
 
@@ -736,13 +760,9 @@ class _TextScan:
             if self.count is None:
                 self.rows.dim = buf.count(b" ", s, e)
                 self.dim_source = f"as on line {self.first_row[0]}"
-        spaces = a == 0x20
-        n_values = np.fromiter(
-            map(np.count_nonzero, map(spaces.__getitem__, map(slice, nb_starts, nb_ends))),
-            dtype=np.int64, count=len(nb_starts),
+        n_values, seps = _spaces_per_line(
+            buf, a, np.asarray(nb_starts, dtype=np.int64), np.asarray(nb_ends, dtype=np.int64)
         )
-        seps = np.fromiter(map(buf.find, itertools.repeat(b" "), nb_starts, nb_ends), dtype=np.int64,
-                           count=len(nb_starts))
         bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= np.asarray(nb_starts, dtype=np.int64)))
         upto = int(bad[0]) if len(bad) else len(nb_starts)
         raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto], seps[:upto].tolist())))
