@@ -277,3 +277,26 @@ def test_importing_the_module_does_not_import_gensim():
     code = "import sys, pipeline.sources.train; print('gensim' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_prepared_corpus_is_reused_until_the_corpus_changes(tmp_path, monkeypatch):
+    import dataclasses
+
+    import pipeline.sources.train as train_mod
+    from pipeline.config import TrainConfig, VectorsConfig
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat\n" * 20)
+    cfg = VectorsConfig(corpus=(str(corpus),), train=TrainConfig(vector_size=8, min_count=1, epochs=1, workers=1))
+    calls = []
+    real = train_mod.prepare_corpus
+    monkeypatch.setattr(train_mod, "prepare_corpus", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = train_mod.train_vectors(cfg, base_dir=tmp_path, seed=1, work_dir=tmp_path / "work")
+    other_params = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=2, window=2))
+    second = train_mod.train_vectors(other_params, base_dir=tmp_path, seed=1, work_dir=tmp_path / "work")
+    assert len(calls) == 1  # only the training parameters changed: the prepared corpus was reused
+    assert second.stats["corpus_words"] == first.stats["corpus_words"] == 180
+    corpus.write_text("a b c\n" * 30)
+    third = train_mod.train_vectors(cfg, base_dir=tmp_path, seed=1, work_dir=tmp_path / "work")
+    assert len(calls) == 2 and third.stats["corpus_words"] == 90
+    assert len(list((tmp_path / "work").glob("corpus-*.txt"))) == 1

@@ -51,6 +51,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -233,6 +235,40 @@ def prepare_corpus(
     }
 
 
+PREPARE_VERSION = 1  # bump when the prepared layout changes: old prepared files are then ignored
+
+
+def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[str, Any]:
+    """:func:`prepare_corpus` into ``work``, reused while the inputs' content and the options are unchanged.
+
+    Changing only training parameters (epochs, window, ...) then costs no rewrite
+    of the corpus. The figures are stored beside the file and written after it,
+    so a half-written pair is never reused.
+    """
+    identities = [describe_file(p) for p in files]
+    key = hashlib.blake2b(
+        json.dumps([PREPARE_VERSION, [(i["size"], i["sha256"]) for i in identities], options],
+                   sort_keys=True).encode(),
+        digest_size=12,
+    ).hexdigest()
+    out, figures = work / f"corpus-{key}.txt", work / f"corpus-{key}.json"
+    try:
+        prepared = json.loads(figures.read_text(encoding="utf-8"))
+        if Path(prepared["path"]) == out and out.stat().st_size == prepared["bytes"]:
+            logger.info("reusing the prepared corpus %s", out)
+            return {**prepared, "files": identities}
+    except (OSError, ValueError, KeyError):
+        pass
+    for old in work.glob("corpus-*.*"):  # one prepared corpus per run name is enough
+        old.unlink(missing_ok=True)
+    prepared = prepare_corpus(files, out, **options)
+    try:
+        figures.write_text(json.dumps(prepared), encoding="utf-8")
+    except OSError as exc:  # not reusable next time: costs time, never the run
+        logger.debug("cannot record the prepared corpus: %s", exc)
+    return prepared
+
+
 def _temp_beside(path: Path, temps: list[Path]) -> Path:
     """A new empty file in ``path``'s folder (same filesystem, so ``os.replace`` is atomic)."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -341,7 +377,8 @@ def train_vectors(
 ) -> Vectors:
     """Train Word2Vec on ``config.corpus`` and return the vectors, most frequent word first.
 
-    The corpus is prepared into ``work_dir/corpus.txt`` (kept). With
+    The corpus is prepared into ``work_dir/corpus-<key>.txt`` and reused while the
+    corpus files' content and the layout options are unchanged. With
     ``train.workers = 1`` the result depends only on the corpus, the parameters
     and ``seed``; with more workers the threads update shared weights in whatever
     order they run (gensim's design), so two runs differ slightly.
@@ -365,8 +402,8 @@ def train_vectors(
                            "(expected a writable location)", work) from None
 
     started = time.perf_counter()
-    prepared = prepare_corpus(files, work / "corpus.txt", lowercase=config.lowercase, encoding=config.encoding,
-                              encoding_errors=config.encoding_errors, workers=train.workers)
+    prepared = _prepared_corpus(files, work, lowercase=config.lowercase, encoding=config.encoding,
+                                encoding_errors=config.encoding_errors, workers=train.workers)
     prepare_seconds = time.perf_counter() - started
     logger.info("prepared %s: %s sentences, %s words from %d file(s), %d line(s) wrapped, in %.2f s",
                 prepared["path"], f"{prepared['sentences']:,}", f"{prepared['words']:,}", len(files),
