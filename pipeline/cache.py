@@ -75,7 +75,10 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
             pass
     identity = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
     if memo is not None:
-        _write_json_atomic(memo, {"stat_key": stat_key, "identity": identity})
+        try:
+            _write_json_atomic(memo, {"stat_key": stat_key, "identity": identity})
+        except OSError as exc:  # a cache that cannot be written costs speed (a hash next time), never the run
+            log.debug("could not remember the sha256 of %s in %s: %s", p, memo.parent, exc)
     return identity
 
 
@@ -98,10 +101,15 @@ def fingerprint(*parts: Any) -> str:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to a temporary file beside ``path`` and rename it into place (OSError on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half-written files behind
+        raise
 
 
 def _json_default(obj: Any) -> Any:
@@ -122,6 +130,7 @@ class StageCache:
     def __init__(self, root: Path, enabled: bool = True):
         self.root = Path(root)
         self.enabled = enabled
+        self.write_failed = False  # a read-only cache fails every stage: warn once, not once a stage
 
     def entry(self, stage: str, fp: str) -> Path:
         return self.root / "stages" / stage / fp
@@ -151,7 +160,12 @@ class StageCache:
                 shutil.rmtree(final, ignore_errors=True)
             os.rename(tmp, final)
         except OSError as exc:  # a cache that cannot be written costs speed, never the run
-            log.warning("could not write the %s cache entry: %s", stage, exc)
+            log.log(
+                logging.DEBUG if self.write_failed else logging.WARNING,
+                "could not write the %s cache entry: %s (stages will be recomputed; expected a writable cache.dir)",
+                stage, exc,
+            )
+            self.write_failed = True
             shutil.rmtree(tmp, ignore_errors=True)
 
     def load(self, stage: str, fp: str, cls: type, mmap: bool = False) -> Any | None:

@@ -86,8 +86,11 @@ class EmbpipeGroup(click.Group):
 
 # --------------------------------------------------------------------------- shared options
 
+# Input paths are not checked by click (no dir_okay / exists / readable): the library answers a
+# directory, a missing or an unreadable file in one line with its own exit code (78 for the config,
+# 74 for an input file), where click would print a usage error (exit 2).
 config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    "--config", "-c", "config_path", type=click.Path(readable=False, path_type=Path),
     help="TOML config file. Without it, the embedded default (configs/default.toml).",
 )
 set_option = click.option(
@@ -202,8 +205,8 @@ def _summary(manifest: dict, report: dict, folder: Path) -> dict:
 @cli.command()
 @config_option
 @set_option
-@click.option("--vectors", "vectors_path", type=click.Path(dir_okay=False), help="Vector file (sets vectors.source=file).")
-@click.option("--vocab", "vocab_path", type=click.Path(dir_okay=False),
+@click.option("--vectors", "vectors_path", type=click.Path(readable=False), help="Vector file (sets vectors.source=file).")
+@click.option("--vocab", "vocab_path", type=click.Path(readable=False),
               help="Token file, or a .json word_index (sets vocab.source).")
 @click.option("--name", help="Run name: artifacts go to <export.dir>/<name>/.")
 def build(config_path, overrides, vectors_path, vocab_path, name) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import math
 import os
 import re
 import tomllib
@@ -187,7 +188,8 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     else:
         where = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark, which TOML does not allow.
+            text = Path(path).read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise ConfigError("config file not found (expected a TOML file)", where) from None
         except IsADirectoryError:
@@ -198,8 +200,10 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = _toml_error_line(str(exc))
+        line = _toml_error_line(str(exc), text)
         raise ConfigError(f"invalid TOML: {exc} (expected TOML syntax)", where, line) from None
+    except (RecursionError, ValueError) as exc:  # nesting too deep, an integer of thousands of digits
+        raise ConfigError(f"invalid TOML: {_toml_limit(exc)} (expected TOML syntax)", where) from None
     for item in overrides:
         _apply_override(data, item)
     config = _build(Config, data, "", where)
@@ -208,9 +212,25 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     return dataclasses.replace(config, base_dir=str(base_dir), source=where)
 
 
-def _toml_error_line(message: str) -> int | None:
+def _toml_error_line(message: str, text: str) -> int | None:
+    """The line tomllib's message names; "at end of document" is the file's last line.
+
+    >>> _toml_error_line("Invalid value (at end of document)", "a = 1\\nb = [1,\\n")
+    2
+    """
     m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else None
+    if m:
+        return int(m.group(1))
+    if "end of document" in message:
+        return max(text.count("\n") + (not text.endswith("\n")), 1)
+    return None
+
+
+def _toml_limit(exc: Exception) -> str:
+    """What a RecursionError or ValueError from tomllib means, in a few words (no traceback, no hint to sys)."""
+    if isinstance(exc, RecursionError):
+        return "tables or arrays nested too deeply to read"
+    return str(exc).split(";")[0]  # "Exceeds the limit (4300 digits) for integer string conversion: ..."
 
 
 def _apply_override(data: dict[str, Any], item: str) -> None:
@@ -222,6 +242,8 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word: take it as a string
+    except (RecursionError, ValueError) as exc:  # valid-looking TOML beyond what tomllib can read
+        raise ConfigError(f"--set {key!r}: invalid TOML: {_toml_limit(exc)} (expected a TOML value)") from None
     *parents, last = key.split(".")
     node = data
     for part in parents:
@@ -313,8 +335,13 @@ def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: 
     choices = f.metadata.get("choices")
     if choices and value not in choices:
         raise bad("one of " + ", ".join(map(repr, choices)))
+    if isinstance(value, float) and math.isnan(value):
+        # nan < lo and nan > hi are both False: it would pass any range (and any gate).
+        raise bad("a number (not nan)")
     lo, hi = f.metadata.get("min"), f.metadata.get("max")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
+    # inf passes a one-sided range (inf >= 0), yet no bounded parameter means infinity.
+    unbounded = isinstance(value, float) and math.isinf(value) and (lo is not None or hi is not None)
+    if unbounded or (lo is not None and value < lo) or (hi is not None and value > hi):
         if lo is not None and hi is not None:
             raise bad(f"in the range [{lo}, {hi}]")
         raise bad(f">= {lo}" if lo is not None else f"<= {hi}")

@@ -144,7 +144,16 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
 
         # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts.
         work_dir = work_dir or default_cache_dir(config.cache.dir) / "work" / config.name
-        work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            work_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            import tempfile
+
+            # A cache that cannot be written costs speed, never the run: prepare the corpus in a
+            # temporary folder, removed after training (the next run prepares it again).
+            log.warning("cannot use %s for the prepared corpus (%s): using a temporary folder", work_dir, exc)
+            with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:
+                return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=Path(tmp))
         return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=work_dir)
     if config.vectors.format == "gensim":
         from pipeline.sources.gensim_model import read_gensim_model

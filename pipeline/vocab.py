@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 
 from pipeline.config import VocabConfig, resolve_input
 from pipeline.errors import ConfigError, DataError
+from pipeline.sources.corpus import nul_byte_error
 from pipeline.sources.files import describe_file, open_binary
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 PADDING_IDX = 0
 OOV_IDX = 1
 MAX_EXAMPLES = 5  # how many duplicate / gap examples the stats keep
+# A word_index may skip indices (each becomes a placeholder row), but not so many that the rows
+# are mostly placeholders: {"the": 1, "of": 10**12} would otherwise ask for 10**12 rows.
+MIN_GAPS_REFUSED = 1_000_000
+GAPS_PER_WORD = 10
 
 _COUNT = re.compile(r"[0-9]+")  # ASCII digits only: int() would also take "+3", " 3", "٣"
 _SPACE_COUNT = re.compile(r"\S.*\s[0-9]+")  # "the 123": a count after a space, which is not our separator
@@ -155,7 +161,8 @@ def read_token_file(
     * a repeated token keeps its first line (``duplicates``, ``duplicate_examples``);
     * a token equal to the padding or OOV token is skipped (``reserved_skipped``);
       those rows are always 0 and 1;
-    * ``max_size`` caps the number of word rows, keeping file order (``truncated``).
+    * ``max_size`` caps the number of word rows, keeping file order (``truncated``);
+    * a NUL character is a DataError naming the line (a UTF-16 or binary file read as text).
 
     Rows keep file order from row 2. A UTF-8 BOM and CRLF line ends are fine.
 
@@ -171,6 +178,8 @@ def read_token_file(
     tabbed = space_counted = 0  # to notice a "token count" file that uses a space, not a TAB
     duplicate_examples: list[dict[str, Any]] = []
     for lineno, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise nul_byte_error(path, lineno, encoding)
         if not line.strip():
             empty += 1
             continue
@@ -258,12 +267,14 @@ def read_word_index(
       padding token itself; the padding token at another index is a DataError;
     * every index must be a JSON integer >= 0 (not a string, float, bool);
       two words with one index is a DataError naming both;
+    * a word must be non-empty and hold no line break (line i of ``vocab.txt`` is row i);
     * the OOV row: the tokenizer's ``config.oov_token`` if it is in the
       word_index (Keras gives it index 1), else ``oov_token`` if it is in the
       word_index, else a new row ``oov_token`` appended after the last kept
       index (``stats["oov_source"]`` says which);
     * an index missing between 1 and the largest becomes a reserved
-      placeholder row ``[unused{i}]`` (``gaps``, ``gap_examples``);
+      placeholder row ``[unused{i}]`` (``gaps``, ``gap_examples``); more than
+      max(1,000,000, 10 x words) of them is a DataError (set ``max_size``);
     * ``max_size`` works like Keras ``num_words``: only indices < max_size are
       kept (so the matrix has at most max_size rows, plus an appended OOV row);
       a tokenizer's own ``num_words`` limits the same way, the smaller wins
@@ -283,6 +294,10 @@ def read_word_index(
         word_index = _json_field(cfg, "word_index", path)
         word_counts = _json_field(cfg, "word_counts", path) if cfg.get("word_counts") is not None else None
         tokenizer_oov = cfg.get("oov_token")
+        if tokenizer_oov is not None and not isinstance(tokenizer_oov, str):
+            raise DataError(
+                f"config.oov_token is a JSON {_json_type(tokenizer_oov)} (expected null or a string)", path
+            )
         num_words = cfg.get("num_words")
         if num_words is not None and not _is_index(num_words):
             raise DataError(f"config.num_words is {num_words!r} (expected null or an integer >= 0)", path)
@@ -299,6 +314,18 @@ def read_word_index(
 
     by_index: dict[int, str] = {}
     for word, idx in word_index.items():
+        # Line i of the exported vocab.txt is row i: a word must be one non-empty line.
+        if not word:
+            raise DataError(
+                f"entry {word!r}: {idx!r} has an empty word (expected a non-empty word for each index: "
+                "line i of vocab.txt is row i)",
+                path,
+            )
+        if "\n" in word or "\r" in word:
+            raise DataError(
+                f"entry {word!r}: the word holds a line break (expected one-line words: line i of vocab.txt is row i)",
+                path,
+            )
         if not _is_index(idx):
             raise DataError(
                 f"entry {word!r}: {idx!r} is not an integer index >= 0 (expected an object of word: integer index)",
@@ -323,6 +350,15 @@ def read_word_index(
     limit = min(limits) if limits else None
     kept = {i: w for i, w in by_index.items() if limit is None or i < limit}
     truncated = len(by_index) - len(kept)
+
+    n_gaps = max(kept, default=0) - len(kept)
+    max_gaps = max(MIN_GAPS_REFUSED, GAPS_PER_WORD * len(kept))
+    if n_gaps > max_gaps:
+        raise DataError(
+            f"the largest index is {max(kept)} for {len(kept)} words: {n_gaps} missing indices would each need "
+            f"a placeholder row (expected at most {max_gaps}; set vocab.max_size to keep only indices below it)",
+            path,
+        )
 
     word_to_index = {w: i for i, w in kept.items()}
     if tokenizer_oov is not None and tokenizer_oov in word_to_index:
@@ -495,7 +531,9 @@ def _read_text(path: str | os.PathLike, encoding: str, errors: str) -> str:
     try:
         with open_binary(path) as fh:
             data = fh.read()
-    except (EOFError, OSError) as exc:  # opening errors are already StorageError; these are bad gzip/bz2 data
+    # Opening errors are already StorageError; these are bad gzip/bz2 data: cut short (EOFError), a bad
+    # header (BadGzipFile, an OSError) or damaged deflate data inside the stream (zlib.error).
+    except (EOFError, OSError, zlib.error) as exc:
         raise DataError(f"file is damaged or cut short ({exc})", path) from None
     try:
         text = data.decode(encoding, errors)
@@ -540,6 +578,13 @@ def _parse_json(text: str, path: str | os.PathLike, what: str) -> Any:
     except json.JSONDecodeError as exc:
         line = exc.lineno if what == "the file" else None
         raise DataError(f"{what} is not valid JSON: {exc.msg} (expected a JSON object)", path, line) from None
+    except RecursionError:  # "[[[[..." 100,000 deep: valid JSON that Python's parser cannot follow
+        raise DataError(f"{what} is nested too deeply to read (expected a JSON object of word: index)", path) from None
+    except ValueError as exc:  # an integer of thousands of digits (Python's int-string limit)
+        reason = str(exc).split(";")[0]  # drop the hint about sys.set_int_max_str_digits
+        raise DataError(
+            f"{what} is not usable JSON: {reason} (expected a JSON object of word: integer index)", path
+        ) from None
 
 
 def _json_type(value: Any) -> str:

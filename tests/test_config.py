@@ -76,6 +76,61 @@ def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
     assert "\n" not in str(info.value)
 
 
+def test_config_with_a_byte_order_mark_loads(tmp_path):
+    # Windows Notepad saves UTF-8 with a BOM, which TOML itself does not allow.
+    path = tmp_path / "run.toml"
+    path.write_bytes(b"\xef\xbb\xbfname = 'x'\nseed = 3\n")
+    cfg = load_config(path)
+    assert (cfg.name, cfg.seed) == ("x", 3)
+
+
+@pytest.mark.parametrize("text, line", [("seed = 1\n[matrix]\noov_init = [\n", 3), ("seed = 1\nname = 'x", 2)])
+def test_invalid_toml_at_end_of_document_names_the_last_line(tmp_path, text, line):
+    with pytest.raises(ConfigError, match="at end of document") as info:
+        load_config(write(tmp_path, text))
+    assert info.value.line == line and f"run.toml:{line}: invalid TOML" in str(info.value)
+
+
+@pytest.mark.parametrize("text, overrides, fragment", [
+    ("seed = [" + "[" * 100_000, [], "invalid TOML: tables or arrays nested too deeply to read"),
+    ("seed = 1" + "0" * 5000 + "\n", [], "invalid TOML: Exceeds the limit (4300 digits)"),
+    ("", ["seed=" + "{a=" * 10_000], "--set 'seed': invalid TOML: tables or arrays nested too deeply"),
+    ("", ["seed=1" + "0" * 5000], "--set 'seed': invalid TOML: Exceeds the limit (4300 digits)"),
+])
+def test_toml_beyond_what_tomllib_can_read_is_a_config_error(tmp_path, text, overrides, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), overrides)
+    assert fragment in str(info.value) and len(str(info.value)) < 300  # the input is not echoed back
+    assert "set_int_max_str_digits" not in str(info.value)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("evaluate.gate.min_coverage=nan", "The 'evaluate.gate.min_coverage' parameter must be a number (not nan). "
+                                       "Got nan instead."),
+    ("vectors.train.alpha=-nan", "The 'vectors.train.alpha' parameter must be a number (not nan)."),
+    ("evaluate.gate.max_oov_share=inf", "The 'evaluate.gate.max_oov_share' parameter must be in the range "
+                                        "[0.0, 1.0]. Got inf instead."),
+    ("evaluate.gate.min_similarity_spearman=-inf", "must be in the range [-1.0, 1.0]. Got -inf instead."),
+])
+def test_nan_and_inf_are_refused_for_float_keys(override, message):
+    # nan < lo and nan > hi are both False: min_coverage = nan would pass any gate.
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [override])
+    assert message in str(info.value)
+
+
+def test_inf_is_refused_by_a_one_sided_range():
+    # No float key has a one-sided range today; _check_value must not let inf through one.
+    import dataclasses
+
+    from pipeline.config import _check_value
+
+    f = dataclasses.field(default=1.0, metadata={"min": 0.0, "max": None})
+    with pytest.raises(ConfigError, match=r"The 'x' parameter must be >= 0.0. Got inf instead."):
+        _check_value("x", float, f, float("inf"), "run.toml")
+    assert _check_value("x", float, f, 1e300, "run.toml") == 1e300
+
+
 def test_bad_override_is_config_error():
     with pytest.raises(ConfigError, match="did you mean 'matrix.output_dim'"):
         load_config(None, ["matrix.output_dimm=3"])

@@ -194,6 +194,60 @@ def test_detect_header_then_wrong_row_is_word2vec_text_so_reading_names_the_line
     assert "row has 2 values, expected 3 as the header on line 1 says" in str(err)
 
 
+@pytest.mark.parametrize("line", [b"--2 3", b"+-2 3", b"2 " + b"9" * 31, b"2 " + b"9" * 5000, b"2 3.0"])
+def test_header_fields_are_a_sign_and_at_most_30_digits(line):
+    # int() would refuse "--2" and (int-string limit) 5000 digits: such a line is simply not a header.
+    assert readers._header_numbers(line) is None
+    assert readers._header_numbers(b"+2 -3\n") == (2, -3)
+    assert readers._header_numbers(b"2 " + b"9" * 30) == (2, 10**30 - 1)
+
+
+def test_detect_line_of_two_signs_then_rows_is_glove_and_reading_names_the_line(tmp_path):
+    path = write(tmp_path, "v.txt", b"--2 3\na 1 2 3\n")
+    assert detect_format(path) == "glove"
+    err = error_of(DataError, path)
+    assert_line(err, 2)  # "--2 3" is the first GloVe row (word "--2", dim 1), so line 2 has too many values
+
+
+def test_detect_binary_row_without_control_bytes_by_its_high_bytes(tmp_path):
+    # 415817.0 is b" \t\xcbH": no control byte but the tab; "\xcbH" cannot be text values.
+    path = write(tmp_path, "v.bin", b"1 1\n0 " + np.array([415817.0], "<f4").tobytes())
+    assert detect_format(path) == "word2vec-binary"
+    assert read_vectors(path).matrix.tolist() == [[415817.0]]
+
+
+def test_detect_non_ascii_words_of_a_text_file_are_still_text(tmp_path):
+    # The high-byte rule looks only past the word: UTF-8 words (and a U+00A0 inside one) stay text.
+    path = write(tmp_path, "v.vec", "2 2\n\u00e9t\u00e9 1.0 2.0\na\u00a0\u65e5 3 4\n".encode())
+    assert detect_format(path) == "word2vec-text"
+    assert read_vectors(path).words == ("\u00e9t\u00e9", "a\u00a0\u65e5")
+
+
+def test_detect_and_read_1e39_without_an_overflow_warning(tmp_path):
+    import warnings
+
+    path = write(tmp_path, "v.vec", b"2 2\na 1e39 1\nb 1 2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" would fail here
+        assert detect_format(path) == "word2vec-text"
+        err = error_of(DataError, path)
+    assert_line(err, 2)
+    assert "NaN or infinite" in str(err)
+
+
+def test_first_block_of_the_matrix_is_bounded_by_bytes_and_grows(tmp_path, monkeypatch):
+    # Without a header the first block holds 1024 rows -- fewer when they are wide (one GloVe row of
+    # 26M values would otherwise ask for 100 GiB). Here room for 2 rows of dim 5; 12 rows still read.
+    monkeypatch.setattr(readers, "_FIRST_BLOCK_BYTES", 2 * 4 * 5)
+    monkeypatch.setattr(readers, "_BATCH_VALUES", 5)  # one row a batch: the matrix grows 2, 4, 8, 16
+    v = read_vectors(write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX)), "glove")
+    assert v.words == tuple(WORDS) and np.array_equal(v.matrix, MATRIX)
+    rows = readers._Rows("v.txt", None, "utf-8", binary=False)
+    rows.dim = 5
+    rows._append(MATRIX[:1])
+    assert rows.matrix.shape == (2, 5)
+
+
 # --------------------------------------------------------------------------- gensim parity
 
 

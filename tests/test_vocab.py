@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import VocabConfig
 from pipeline.errors import ConfigError, DataError, StorageError
+from pipeline import vocab as vocab_module
 from pipeline.vocab import build_vocabulary, count_corpus, read_token_file, read_word_index
 
 
@@ -192,6 +193,19 @@ def test_word_index_max_size_then_appended_oov(tmp_path):
         ('{"[PAD]": 3}', "the padding token '[PAD]' has index 3"),
         ("{}", "no tokens"),
         ('{"class_name": "Tokenizer", "config": {}}', "without config.word_index"),
+        # Line i of vocab.txt is row i: a word must be one non-empty line.
+        ('{"the": 1, "": 2}', "entry '': 2 has an empty word"),
+        ('{"the": 1, "new\\nline": 2}', "entry 'new\\nline': the word holds a line break"),
+        ('{"the": 1, "a\\rb": 2}', "entry 'a\\rb': the word holds a line break"),
+        ('{"class_name": "Tokenizer", "config": {"word_index": {"a": 1}, "oov_token": ["x"]}}',
+         "config.oov_token is a JSON array (expected null or a string)"),
+        ('{"class_name": "Tokenizer", "config": {"word_index": {"a": 1}, "oov_token": {"x": 1}}}',
+         "config.oov_token is a JSON object (expected null or a string)"),
+        # What Python's json module cannot take: a RecursionError and a ValueError (int-string limit).
+        ("[" * 100_000, "the file is nested too deeply to read"),
+        ('{"class_name": "Tokenizer", "config": {"word_index": "' + "[" * 100_000 + '"}}',
+         "config.word_index is nested too deeply to read"),
+        ('{"a": 1' + "0" * 5000 + "}", "the file is not usable JSON: Exceeds the limit (4300 digits)"),
     ],
 )
 def test_word_index_errors(tmp_path, text, message):
@@ -200,6 +214,46 @@ def test_word_index_errors(tmp_path, text, message):
         read_word_index(path)
     assert message in str(err.value)
     assert str(err.value).startswith(str(path))
+
+
+def test_word_index_with_far_too_many_gaps_is_refused_unless_max_size_cuts_it(tmp_path):
+    # {"the": 1, "of": 10**12} would need 10**12 - 2 placeholder rows.
+    path = write(tmp_path, "wi.json", json.dumps({"the": 1, "of": 10**12}))
+    with pytest.raises(DataError, match="set vocab.max_size to keep only indices below it") as err:
+        read_word_index(path)
+    assert "999999999998 missing indices" in str(err.value) and str(err.value).startswith(str(path))
+    assert read_word_index(path, max_size=10).tokens == ("[PAD]", "the", "[UNK]")
+
+
+def test_word_index_gap_limit_is_a_million_or_ten_per_word(tmp_path, monkeypatch):
+    monkeypatch.setattr(vocab_module, "MIN_GAPS_REFUSED", 10)  # so that the boundary is small: max(10, 10 x 2)
+    path = write(tmp_path, "wi.json", json.dumps({"a": 1, "b": 22}))  # 20 gaps: allowed
+    assert read_word_index(path).stats["gaps"] == 20
+    path = write(tmp_path, "wi.json", json.dumps({"a": 1, "b": 23}))  # 21 gaps: refused
+    with pytest.raises(DataError, match="21 missing indices"):
+        read_word_index(path)
+
+
+@pytest.mark.parametrize("reader", [read_token_file, read_word_index], ids=["token file", "word_index"])
+def test_gzip_with_damaged_deflate_data_is_a_data_error(tmp_path, reader):
+    # A cut-short stream is an EOFError; garbage inside a full-length one is a zlib.error.
+    packed = gzip.compress(json.dumps({f"w{i}": i + 1 for i in range(3000)}).encode())
+    path = write(tmp_path, "t.gz", packed[:10] + b"\xff" * 8 + packed[18:])
+    with pytest.raises(DataError, match="file is damaged or cut short") as err:
+        reader(path)
+    assert str(err.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("data, line", [
+    (b"the\nof\x00\nand\n", 2),
+    (b"the\rof\r\x00and\r", 3),  # old Mac line ends count as lines too
+    ("the\nof\n".encode("utf-16-le"), 1),  # UTF-16 without a BOM: valid UTF-8, every other byte NUL
+])
+def test_nul_byte_in_a_token_file_names_its_line(tmp_path, data, line):
+    with pytest.raises(DataError) as err:
+        read_token_file(write(tmp_path, "tokens.txt", data))
+    assert err.value.line == line
+    assert "line holds a NUL byte (is this a UTF-16 or binary file" in str(err.value)
 
 
 def test_word_index_invalid_json_names_line(tmp_path):
@@ -233,6 +287,13 @@ def test_count_corpus_min_count_max_size_lowercase(tmp_path):
     assert vocab.stats["below_min_count"] == 1
     capped = count_corpus([path], lowercase=True, max_size=1)
     assert capped.tokens[2:] == ("the",) and capped.stats["truncated"] == 2
+
+
+def test_count_corpus_nul_byte_names_its_line(tmp_path):
+    path = write(tmp_path, "c.txt", b"the cat\n\non the m\x00at\n")
+    with pytest.raises(DataError, match="line holds a NUL byte") as err:
+        count_corpus([path])
+    assert err.value.line == 3 and str(err.value).startswith(f"{path}:3: ")
 
 
 def test_count_corpus_empty(tmp_path):

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pipeline.config import resolve_input
-from pipeline.errors import DataError, StorageError
+from pipeline.errors import DataError, StorageError, open_error
 from pipeline.sources.files import open_binary
 
 
@@ -29,7 +29,10 @@ def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path
     for spec in specs:
         path = resolve_input(spec, base_dir)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            try:
+                found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            except OSError as exc:  # a folder we may not list (no read permission)
+                raise open_error(path, exc, "corpus folder") from None
             if not found:
                 raise DataError("corpus folder has no files (expected text files, one sentence per line)", path)
             files.extend(found)
@@ -50,7 +53,8 @@ def iter_sentences(
     """Yield each non-empty line of each file as a list of tokens.
 
     A byte sequence that is not valid ``encoding`` raises :class:`DataError`
-    with the file and line (set ``encoding_errors = "replace"`` to accept it).
+    with the file and line (set ``encoding_errors = "replace"`` to accept it),
+    and so does a NUL byte (see :func:`nul_byte_error`).
     """
     for path in files:
         lineno = 0
@@ -59,6 +63,8 @@ def iter_sentences(
         with open_binary(path) as fh:
             try:
                 for lineno, raw in enumerate(fh, start=1):
+                    if b"\x00" in raw:
+                        raise nul_byte_error(path, lineno, encoding)
                     try:
                         line = raw.decode(encoding, errors)
                     except UnicodeDecodeError as exc:
@@ -75,3 +81,17 @@ def iter_sentences(
                         yield tokens
             except (EOFError, OSError, zlib.error) as exc:
                 raise DataError(f"corpus file is damaged or cut short ({exc})", path, lineno + 1) from None
+
+
+def nul_byte_error(path: str | os.PathLike, lineno: int, encoding: str) -> DataError:
+    """The DataError for a text line holding a NUL (corpus and token files alike).
+
+    Real tokens never hold one; a UTF-16 file without a BOM (every ASCII letter
+    followed by a zero byte), a binary file, or a file whose tail a crash left
+    zero-filled does -- and would otherwise become a vocabulary of garbage.
+    """
+    return DataError(
+        f"line holds a NUL byte (is this a UTF-16 or binary file, or a damaged one? expected {encoding} text)",
+        path,
+        lineno,
+    )

@@ -48,6 +48,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import re
 import tempfile
 import threading
 import time
@@ -92,6 +93,10 @@ _DUPLICATE_EXAMPLES = 5
 # With a header, the matrix is allocated for its row count at once, up to this size: a damaged
 # header that claims 10**12 rows must not ask for terabytes (the matrix still grows past it).
 _PREALLOCATE_BYTES = 1 << 28
+# Without a header, the first block of the matrix has room for 1024 rows -- or fewer, so that
+# it stays under this size: one GloVe row of 26M values must not ask for 1024 x 100 MB.
+_FIRST_BLOCK_BYTES = 64 << 20
+_HEADER_FIELD = re.compile(rb"[+-]?[0-9]{1,30}")  # one field of a word2vec header line 'count dim'
 
 
 # --------------------------------------------------------------------------- public API
@@ -137,7 +142,7 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         return "word2vec-text"  # a header and nothing else: reading reports "no vectors"
     if _is_text_row(second, dim, encoding):
         return "word2vec-text"
-    if _looks_binary(second[:4096]):
+    if _looks_binary(second[:4096]) or _values_not_ascii(second[:4096]):
         return "word2vec-binary"
     return "word2vec-text"
 
@@ -359,7 +364,9 @@ def _header_numbers(line: bytes) -> tuple[int, int] | None:
     ((291, 5), None)
     """
     fields = line.split()
-    if len(fields) != 2 or not all(f.lstrip(b"+-").isdigit() for f in fields):
+    # One optional sign and at most 30 ASCII digits: "--2" or "+-2" is not a number, and int() of
+    # thousands of digits fails (Python's int-string limit); no real header needs more than 30.
+    if len(fields) != 2 or not all(_HEADER_FIELD.fullmatch(f) for f in fields):
         return None
     return int(fields[0]), int(fields[1])
 
@@ -371,10 +378,26 @@ def _is_text_row(line: bytes, dim: int, encoding: str) -> bool:
         return False
     try:
         fields[0].decode(encoding)
-        np.array([f.decode("ascii") for f in fields[1:]], dtype=np.float32)
+        # "1e39" is still a text row (reading then refuses it, naming the line): no overflow warning here.
+        with np.errstate(over="ignore"):
+            np.array([f.decode("ascii") for f in fields[1:]], dtype=np.float32)
     except (UnicodeDecodeError, ValueError):
         return False
     return True
+
+
+def _values_not_ascii(line: bytes) -> bool:
+    """True if a byte >= 0x80 follows the first space of ``line``: not text values, so binary ones.
+
+    Text values are ASCII decimals; float32 bytes without a control byte (415817.0 is
+    ``b" \\t\\xcbH"``) still nearly always have a high byte. Only the bytes after the word
+    count: a word2vec text word may be any UTF-8.
+
+    >>> _values_not_ascii("été 0.5".encode()), _values_not_ascii(b"w  \\t\\xcbH")
+    (False, True)
+    """
+    _word, space, rest = line.partition(b" ")
+    return bool(space) and not rest.isascii()
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -529,7 +552,9 @@ class _Rows:
         # spellings the bulk parser refuses ("1_000", " 1"), so this is also the path that accepts them.
         tokens = raw.decode(self.encoding, "replace").split(" ")
         try:
-            return np.array(tokens, dtype=np.float32)
+            # "1e39" becomes inf, which _check_finite then refuses naming the row: no overflow warning.
+            with np.errstate(over="ignore"):
+                return np.array(tokens, dtype=np.float32)
         except ValueError:
             pass
         for i, token in enumerate(tokens, start=1):
@@ -565,7 +590,8 @@ class _Rows:
     def _append(self, block: np.ndarray) -> None:
         needed = self.filled + len(block)
         if self.matrix.shape[1] != self.dim:
-            self.matrix = np.empty((max(needed, self.expected, 1024), self.dim), dtype=np.float32)
+            room = max(self.expected, min(1024, _FIRST_BLOCK_BYTES // (4 * self.dim)))
+            self.matrix = np.empty((max(needed, room), self.dim), dtype=np.float32)
         elif needed > len(self.matrix):
             self.matrix.resize((max(needed, 2 * len(self.matrix)), self.dim), refcheck=False)
         self.matrix[self.filled:needed] = block
