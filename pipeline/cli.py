@@ -329,7 +329,7 @@ def neighbours(words, artifacts, top_k) -> None:
 
 @cli.command("check-vocab")
 @click.argument("artifacts", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("tokenizer", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tokenizer", type=click.Path(path_type=Path))
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
               help="How many moved / appeared / vanished entries to print (0: counts only).")
 def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:
