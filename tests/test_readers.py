@@ -1,5 +1,8 @@
 """Tests for pipeline/sources/readers.py: formats, detection, gensim parity, filtering, and every error.
 
+They also cover the modules behind read_vectors (sniff, rows, text_scan, binary);
+the two-process reader (parallel_read) is tested in test_vcache.py.
+
 gensim's ``KeyedVectors.load_word2vec_format`` is the reference for values
 (``np.array_equal``, so bit-for-bit); inputs are tiny files written into
 ``tmp_path`` plus the files that ship with gensim.
@@ -21,7 +24,8 @@ from hypothesis import strategies as st
 
 from pipeline.config import gensim_test_dir
 from pipeline.errors import ConfigError, DataError, StorageError
-from pipeline.sources import readers
+from pipeline.sources import rows as rows_module
+from pipeline.sources import sniff, text_scan
 from pipeline.sources.readers import FORMATS, detect_format, read_vectors
 
 GENSIM_DATA = gensim_test_dir()
@@ -197,9 +201,9 @@ def test_detect_header_then_wrong_row_is_word2vec_text_so_reading_names_the_line
 @pytest.mark.parametrize("line", [b"--2 3", b"+-2 3", b"2 " + b"9" * 31, b"2 " + b"9" * 5000, b"2 3.0"])
 def test_header_fields_are_a_sign_and_at_most_30_digits(line):
     # int() would refuse "--2" and (int-string limit) 5000 digits: such a line is simply not a header.
-    assert readers._header_numbers(line) is None
-    assert readers._header_numbers(b"+2 -3\n") == (2, -3)
-    assert readers._header_numbers(b"2 " + b"9" * 30) == (2, 10**30 - 1)
+    assert sniff._header_numbers(line) is None
+    assert sniff._header_numbers(b"+2 -3\n") == (2, -3)
+    assert sniff._header_numbers(b"2 " + b"9" * 30) == (2, 10**30 - 1)
 
 
 def test_detect_line_of_two_signs_then_rows_is_glove_and_reading_names_the_line(tmp_path):
@@ -238,11 +242,11 @@ def test_detect_and_read_1e39_without_an_overflow_warning(tmp_path):
 def test_first_block_of_the_matrix_is_bounded_by_bytes_and_grows(tmp_path, monkeypatch):
     # Without a header the first block holds 1024 rows -- fewer when they are wide (one GloVe row of
     # 26M values would otherwise ask for 100 GiB). Here room for 2 rows of dim 5; 12 rows still read.
-    monkeypatch.setattr(readers, "_FIRST_BLOCK_BYTES", 2 * 4 * 5)
-    monkeypatch.setattr(readers, "_BATCH_VALUES", 5)  # one row a batch: the matrix grows 2, 4, 8, 16
+    monkeypatch.setattr(rows_module, "_FIRST_BLOCK_BYTES", 2 * 4 * 5)
+    monkeypatch.setattr(rows_module, "_BATCH_VALUES", 5)  # one row a batch: the matrix grows 2, 4, 8, 16
     v = read_vectors(write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX)), "glove")
     assert v.words == tuple(WORDS) and np.array_equal(v.matrix, MATRIX)
-    rows = readers._Rows("v.txt", None, "utf-8", binary=False)
+    rows = rows_module._Rows("v.txt", None, "utf-8", binary=False)
     rows.dim = 5
     rows._append(MATRIX[:1])
     assert rows.matrix.shape == (2, 5)
@@ -426,7 +430,7 @@ def test_duplicates_are_logged_once(tmp_path, caplog):
 
 
 def test_long_reads_log_progress(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(readers, "_PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(text_scan, "_PROGRESS_SECONDS", 0.0)
     path = write(tmp_path, "v.txt", b"a 1\n" + b"b 2\n" * 70_000)
     with caplog.at_level(logging.INFO, logger="pipeline.sources.readers"):
         read_vectors(path)
@@ -500,14 +504,14 @@ def test_max_rows_stops_before_a_header_mismatch_is_seen(tmp_path):
 def test_many_batches_equal_one(tmp_path, monkeypatch):
     path = write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX))
     whole = read_vectors(path)
-    monkeypatch.setattr(readers, "_BATCH_VALUES", 7)  # a batch of 2 rows
+    monkeypatch.setattr(rows_module, "_BATCH_VALUES", 7)  # a batch of 2 rows
     assert np.array_equal(read_vectors(path).matrix, whole.matrix)
     bin_path = write(tmp_path, "v.bin", binary_bytes(WORDS, MATRIX))
     assert np.array_equal(read_vectors(bin_path).matrix, MATRIX)
 
 
 def test_error_line_numbers_in_a_later_batch(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "_BATCH_VALUES", 4)
+    monkeypatch.setattr(rows_module, "_BATCH_VALUES", 4)
     lines = [f"w{i} {i} {i}" for i in range(10)]
     lines[7] = "w7 7 inf"
     path = write(tmp_path, "v.txt", ("\n".join(lines) + "\n").encode())

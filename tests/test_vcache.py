@@ -1,4 +1,4 @@
-"""Tests for pipeline/sources/vcache.py (the vectors cache) and the two-process text reader in readers.py.
+"""Tests for pipeline/sources/vcache.py (the vectors cache) and the two-process text reader in parallel_read.py.
 
 The reference is always a direct ``read_vectors`` of the same file: the cache and
 the parallel reader must give the same words, bit-for-bit the same matrix, the
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.sources import readers
+from pipeline.sources import parallel_read
 from pipeline.sources.readers import FORMATS, read_vectors
 from pipeline.sources.vcache import cached_read
 
@@ -251,7 +251,7 @@ def test_the_cached_path_imports_neither_gensim_nor_sklearn(tmp_path):
 @pytest.fixture
 def parallel(monkeypatch):
     """Split every plain text file, however small, into two halves."""
-    monkeypatch.setattr(readers, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel_read, "_PARALLEL_BYTES", 0)
 
 
 def many_rows(n=3000, dim=4, seed=3):
@@ -284,8 +284,8 @@ def test_two_halves_really_ran(tmp_path, parallel, caplog, monkeypatch):
     path = tmp_path / "v.txt"
     path.write_bytes(text_bytes(words, matrix))
     calls = []
-    real = readers._merge_halves
-    monkeypatch.setattr(readers, "_merge_halves", lambda *a: calls.append(1) or real(*a))
+    real = parallel_read._merge_halves
+    monkeypatch.setattr(parallel_read, "_merge_halves", lambda *a: calls.append(1) or real(*a))
     read_vectors(path, workers=2)
     assert calls == [1]
 
@@ -328,9 +328,9 @@ def test_compressed_files_and_max_rows_stay_sequential(tmp_path, parallel):
     words, matrix = many_rows()
     path = tmp_path / "v.txt.gz"
     path.write_bytes(gzip.compress(text_bytes(words, matrix)))
-    assert readers._parallel_workers(path, 2) == 1
+    assert parallel_read._parallel_workers(path, 2) == 1
     plain = tmp_path / "v.txt"
     plain.write_bytes(text_bytes(words, matrix))
-    assert readers._parallel_workers(plain, 2) == 2
-    assert readers._parallel_workers(plain, 1) == 1
+    assert parallel_read._parallel_workers(plain, 2) == 2
+    assert parallel_read._parallel_workers(plain, 1) == 1
     assert read_vectors(plain, max_rows=10, workers=2).words == tuple(words[:10])

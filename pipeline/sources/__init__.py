@@ -2,7 +2,8 @@
 
 Both paths end in the same :class:`Vectors` value, which the alignment stage
 consumes. ``train.py`` wraps gensim's Word2Vec; ``readers.py`` reads GloVe,
-word2vec text/binary and fastText ``.vec`` files (plain, ``.gz`` or ``.bz2``).
+word2vec text/binary and fastText ``.vec`` files (plain, ``.gz`` or ``.bz2``),
+with the helper modules its docstring lists.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Use :func:`open_binary` / :func:`open_text` for every input file so that a
 missing file, a directory or a permission problem becomes a
 :class:`~pipeline.errors.StorageError` (exit 74), and a cut-short compressed
-file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code.
+file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
+(:func:`read_failure` tells the two apart for a read that fails midway).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import gzip
 import hashlib
 import io
 import os
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.errors import open_error
+from pipeline.errors import DataError, open_error
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
@@ -74,3 +76,19 @@ def describe_file(path: str | os.PathLike) -> dict[str, Any]:
     except OSError as exc:
         raise open_error(path, exc) from None
     return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
+
+
+def read_failure(path: str | os.PathLike, exc: BaseException, where: str) -> Exception:
+    """A read that failed midway: a damaged compressed stream is bad data (65), anything else an I/O error (74)."""
+    compressed = compression_of(path)
+    # gzip/bz2 report a cut-short stream as EOFError and bad data as zlib.error or an OSError
+    # without an errno (BadGzipFile, "Invalid data stream"); a real I/O error has an errno.
+    damaged = isinstance(exc, (EOFError, zlib.error)) or (
+        compressed is not None and getattr(exc, "errno", None) is None
+    )
+    if damaged or not isinstance(exc, OSError):
+        kind = {"gzip": "gzip", "bz2": "bzip2"}.get(compressed or "", "compressed")
+        return DataError(
+            f"{kind} data is damaged or cut short {where} ({exc}) (expected a complete {kind} file)", path
+        )
+    return open_error(path, exc)

@@ -57,7 +57,8 @@ import numpy as np
 from pipeline.cache import content_key, file_identity, fingerprint
 from pipeline.errors import DataError
 from pipeline.sources import Vectors
-from pipeline.sources.readers import _check_arguments, _many, _read_file, _wanted_test, detect_format
+from pipeline.sources.readers import _check_arguments, _read_file, _wanted_test, detect_format
+from pipeline.sources.rows import _many
 
 logger = logging.getLogger(__name__)
 

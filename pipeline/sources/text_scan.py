@@ -1,0 +1,343 @@
+"""Reading the text formats (GloVe, word2vec text, fastText ``.vec``) a chunk of lines at a time.
+
+Use :func:`_read_text` to read the rows of an open text file into a
+:class:`~pipeline.sources.rows._Rows`. The file is cut into chunks of whole
+lines (:func:`_line_chunks`); :class:`_TextScan` checks and splits each chunk
+with a few bulk numpy and ``bytes`` operations instead of a Python loop per
+line, with exactly the outcome (rows, errors, line numbers) of reading the
+lines one by one. The two-process reader (``parallel_read.py``) runs the same
+scan on each half of a large file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import logging
+import os
+import time
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+
+from pipeline.errors import DataError
+from pipeline.sources.files import read_failure
+from pipeline.sources.rows import _decode_word, _Rows
+from pipeline.sources.sniff import _BOM, _DETECT_LINE_BYTES, _HEADER_FORMATS, _header_numbers, _parse_header
+
+# One logger for the whole of read_vectors, as before it was split into modules:
+# logging configured for "pipeline.sources.readers" covers every reader.
+logger = logging.getLogger("pipeline.sources.readers")
+
+_FORMAT_NAMES = {
+    "glove": "GloVe text",
+    "word2vec-text": "word2vec text",
+    "fasttext-vec": "fastText .vec text",
+}  # for error messages ("is this really GloVe text?")
+_CHUNK_BYTES = 4 << 20  # bytes of text lines scanned at a time
+_PROGRESS_SECONDS = 5.0  # at most one progress message this often
+
+
+def _read_text(
+    fh: IO[bytes],
+    path: str | os.PathLike,
+    fmt: str,
+    rows: _Rows,
+    encoding: str,
+    errors: str,
+    max_rows: int | None,
+) -> dict[str, Any]:
+    """Read GloVe / word2vec text rows into ``rows``; return the line counts for ``stats``."""
+    scan = _TextScan(path, fmt, rows, encoding, errors, max_rows)
+    first_line = 1
+    if fmt in _HEADER_FORMATS:
+        try:
+            header = fh.readline(_DETECT_LINE_BYTES)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise read_failure(path, exc, "in the header") from None
+        scan.header(header.removeprefix(_BOM), 1 if header else 0)
+        first_line = 2
+    for buf, end, final in _line_chunks(fh, path, skip_bom=first_line == 1):
+        if scan.feed(buf, end, final):
+            break
+    return scan.finish()
+
+
+def _line_chunks(
+    fh: IO[bytes], path: str | os.PathLike, *, skip_bom: bool, stop: int | None = None
+) -> Iterator[tuple[bytes, int, bool]]:
+    """Yield ``(buffer, end, final)``: ``buffer[:end]`` is whole lines (the last one may lack its ``\\n`` when ``final``).
+
+    Reads ``_CHUNK_BYTES`` at a time (up to byte ``stop`` of a plain file if given);
+    a damaged compressed stream becomes DataError. ``skip_bom``: drop a UTF-8 BOM at the start.
+    """
+    carry = b""
+    first = True
+    left = stop
+    while True:
+        size = _CHUNK_BYTES if left is None else min(_CHUNK_BYTES, left)
+        try:
+            data = fh.read(size) if size else b""
+        except (EOFError, OSError, zlib.error) as exc:
+            raise read_failure(path, exc, "while reading") from None
+        if left is not None:
+            left -= len(data)
+        if first:
+            first = False
+            if skip_bom:
+                if len(data) < len(_BOM) and data and _BOM.startswith(data):
+                    data += fh.read(len(_BOM))  # a read that stopped inside the BOM
+                data = data.removeprefix(_BOM)
+        if not data:
+            if carry:
+                yield carry, len(carry), True
+            return
+        buf = carry + data if carry else data
+        end = buf.rfind(b"\n") + 1
+        if end == 0:
+            carry = buf  # one line longer than a chunk: read on
+            continue
+        carry = buf[end:]
+        yield buf, end, False
+
+
+def _spaces_per_line(buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""For each non-empty line ``buf[starts[i]:ends[i]]``: how many spaces it holds, and where its first one is.
+
+    No Python-level numpy call per line (a GB of GloVe has 400,000 lines): the
+    counts are one ``np.add.reduceat`` over [start, end) segments, and the first
+    spaces one C-level ``bytes.find`` per line (-1: none).
+
+    >>> b = b"a 1 2\nbc 3"
+    >>> _spaces_per_line(b, np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 10]))
+    (array([2, 1]), array([1, 8]))
+    """
+    if not len(starts):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    bounds = np.empty(2 * len(starts), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = starts, ends  # segment 2i is line i; segment 2i+1 the gap after it
+    if bounds[-1] >= len(a):
+        bounds = bounds[:-1]  # the last line runs to the end of the buffer
+    # uint8 in, int32 sums: several times faster than summing the bool array into int64
+    counts = np.add.reduceat((a == 0x20).view(np.uint8), bounds, dtype=np.int32)[0::2].astype(np.int64)
+    first = np.fromiter(map(buf.find, itertools.repeat(b" "), starts.tolist(), ends.tolist()),
+                        dtype=np.int64, count=len(starts))
+    return counts, first
+
+
+class _TextScan:
+    """Checks and reads the rows of a text file a chunk of lines at a time.
+
+    For each chunk the line ends, stripped ends, value counts and word ends are
+    found with a few bulk operations (numpy and C-level ``bytes`` methods), the
+    words decoded at once, the wanted test applied to the whole list, and only
+    kept rows reach :class:`_Rows`. The outcome is exactly that of walking the
+    lines one by one: rows are added in file order, so number batches convert
+    at the same rows, and the first problem (a bad row shape, a word that does
+    not decode, a row past the header's count) is raised only after the rows
+    before it have been added, as a line-by-line reader would.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fmt: str,
+        rows: _Rows,
+        encoding: str,
+        errors: str,
+        max_rows: int | None,
+        *,
+        progress: bool = True,
+    ):
+        self.path, self.fmt, self.rows = path, fmt, rows
+        self.encoding, self.errors, self.max_rows = encoding, errors, max_rows
+        self.bulk_decode = _bulk_decodable(encoding)
+        self.count: int | None = None
+        self.dim_source = ""  # how the expected number of values was learned, for error messages
+        self.first_row: tuple[int, bytes] | None = None
+        self.lineno = 0  # the last line looked at
+        self.rows_read = 0
+        self.blank = 0
+        self.stopped = False
+        self.progress = progress
+        self.next_report = time.monotonic() + _PROGRESS_SECONDS
+        self.reported = 0
+        self.kept_lines: list[int] | None = None  # the line of every kept row, when asked for (a child half)
+
+    def header(self, line: bytes, lineno: int) -> None:
+        self.count, self.rows.dim = _parse_header(line, self.path, lineno, self.fmt)
+        self.rows.expect(self.count if self.max_rows is None else min(self.count, self.max_rows))
+        self.dim_source = "as the header on line 1 says"
+        self.lineno = lineno
+
+    def feed(self, buf: bytes, end: int, final: bool) -> bool:
+        """Take the whole lines of ``buf[:end]``; True once ``max_rows`` stopped the reading."""
+        a = np.frombuffer(buf, dtype=np.uint8, count=end)
+        ends = np.flatnonzero(a == 0x0A)
+        if final and (not len(ends) or ends[-1] != end - 1):
+            ends = np.append(ends, end)  # the last line has no "\n"
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        stripped = _rstrip_ends(a, starts, ends)
+        nonblank = np.flatnonzero(stripped > starts)
+        lineno0 = self.lineno + 1  # line number of starts[0]
+
+        # Where reading stops in this chunk: max_rows reached, or a row the header did not announce.
+        limit, limit_why = len(nonblank), ""
+        for cap, why in ((self.count, "count"), (self.max_rows, "max_rows")):
+            # <=: at the same row max_rows wins, as the line-by-line reader checks it first
+            if cap is not None and cap - self.rows_read <= limit and cap - self.rows_read < len(nonblank):
+                limit, limit_why = cap - self.rows_read, why
+
+        nb_starts = starts[nonblank[:limit]].tolist()
+        nb_ends = stripped[nonblank[:limit]].tolist()
+        if nb_starts and self.first_row is None:
+            s, e = nb_starts[0], nb_ends[0]
+            self.first_row = (lineno0 + int(nonblank[0]), buf[s:e])
+            if self.count is None:
+                self.rows.dim = buf.count(b" ", s, e)
+                self.dim_source = f"as on line {self.first_row[0]}"
+        n_values, seps = _spaces_per_line(
+            buf, a, np.asarray(nb_starts, dtype=np.int64), np.asarray(nb_ends, dtype=np.int64)
+        )
+        bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= np.asarray(nb_starts, dtype=np.int64)))
+        upto = int(bad[0]) if len(bad) else len(nb_starts)
+        raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto], seps[:upto].tolist())))
+        linenos = (lineno0 + nonblank[:upto]).tolist()
+        words, word_error = self._decode(raw_words, linenos)
+        if word_error is not None:
+            upto = len(words)
+
+        kept = self.rows.select(words, linenos)
+        if self.kept_lines is not None:
+            self.kept_lines.extend(linenos[i] for i in kept)
+        seps_list, ends_list = seps.tolist(), nb_ends
+        for i in kept:
+            self.rows.add(buf[seps_list[i] + 1:ends_list[i]], linenos[i])
+        self.rows_read += upto
+
+        if word_error is not None:
+            raise word_error
+        if upto < len(nb_starts):  # a row of the wrong shape
+            i = int(nonblank[upto])
+            line = buf[starts[i]:stripped[i]]
+            raise _row_shape_error(self.path, lineno0 + i, line, int(n_values[upto]), self.rows.dim,
+                                   self.dim_source, self.fmt, self.first_row or (lineno0 + i, line))
+        if limit < len(nonblank):  # max_rows reached, or more rows than the header said
+            i = int(nonblank[limit])
+            self.blank += i - limit
+            self.lineno = lineno0 + i
+            if limit_why == "count":
+                raise DataError(
+                    f"more rows than the {self.count} the header on line 1 announces "
+                    "(expected the file to end here)",
+                    self.path,
+                    self.lineno,
+                )
+            self.stopped = True
+            return True
+        self.blank += len(ends) - len(nonblank)
+        self.lineno += len(ends)
+        self._report()
+        return False
+
+    def _decode(self, raw: list[bytes], linenos: list[int]) -> tuple[list[str], DataError | None]:
+        """The words, decoded; on a bad word, the words before it and its error."""
+        if self.bulk_decode and raw:
+            blob = b"\n".join(raw)
+            if b"\x00" not in blob:
+                try:
+                    words = blob.decode(self.encoding, self.errors).split("\n")
+                except UnicodeDecodeError:
+                    words = None
+                if words is not None and len(words) == len(raw) and "" not in words:
+                    return words, None
+        words = []
+        for r, line in zip(raw, linenos):
+            try:
+                words.append(_decode_word(r, self.encoding, self.errors, self.path, line))
+            except DataError as exc:
+                return words, exc
+        return words, None
+
+    def _report(self) -> None:
+        # Progress every _PROGRESS_SECONDS, in whole steps of 65,536 lines.
+        if not self.progress or self.lineno < self.reported + 0x10000:
+            return
+        now = time.monotonic()
+        if now >= self.next_report:
+            self.reported = self.lineno & ~0xFFFF
+            logger.info("%s: read %d lines", self.path, self.reported)
+            self.next_report = now + _PROGRESS_SECONDS
+
+    def finish(self) -> dict[str, Any]:
+        self.rows.flush()
+        stopped = self.stopped or self.rows_read == self.max_rows
+        _check_row_count(self.path, self.rows_read, self.count, stopped)
+        stats: dict[str, Any] = {
+            "lines_read": self.lineno - 1 if stopped else self.lineno,  # the line that found max_rows is not used
+            "rows_read": self.rows_read,
+            "blank_lines": self.blank,
+            "dim": self.rows.dim,
+            "stopped_at_max_rows": stopped,
+        }
+        if self.count is not None:
+            stats["header_count"] = self.count
+        return stats
+
+
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.rstrip() strips
+
+
+def _rstrip_ends(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each line's end after ``bytes.rstrip()``: trailing ASCII whitespace removed (usually none, or one byte)."""
+    out = ends.copy()
+    todo = np.flatnonzero(out > starts)
+    todo = todo[_WHITESPACE[a[out[todo] - 1]]]
+    while len(todo):
+        out[todo] -= 1
+        todo = todo[out[todo] > starts[todo]]
+        todo = todo[_WHITESPACE[a[out[todo] - 1]]]
+    return out
+
+
+def _bulk_decodable(encoding: str) -> bool:
+    """True for stateless codecs where b"\\n" always decodes alone, so a joined decode splits back exactly."""
+    name = codecs.lookup(encoding).name
+    return name in ("utf-8", "ascii", "latin-1", "iso8859-1") or name.startswith(("cp125", "iso8859-"))
+
+
+def _check_row_count(path: str | os.PathLike, rows_read: int, count: int | None, stopped: bool) -> None:
+    """At the end of a text file: some rows, and as many as the header (if any) announced."""
+    if rows_read == 0:
+        what = "the file has only a header" if count is not None else "the file has no rows"
+        raise DataError(f"no vectors: {what} (expected rows 'word v1 v2 ...')", path)
+    if count is not None and not stopped and rows_read < count:
+        raise DataError(f"the header says {count} rows but the file has {rows_read} (is it cut short?)", path, 1)
+
+
+def _row_shape_error(
+    path: str | os.PathLike,
+    lineno: int,
+    line: bytes,
+    n_values: int,
+    dim: int,
+    dim_source: str,
+    fmt: str,
+    first_row: tuple[int, bytes],
+) -> DataError:
+    """The DataError for a row without a word, without values or with the wrong number of values."""
+    if line.startswith(b" "):
+        return DataError("row starts with a space: its word is empty (expected 'word v1 v2 ...')", path, lineno)
+    if n_values == 0:
+        tab = " (values are separated by single spaces; this row has tabs)" if b"\t" in line else ""
+        return DataError(f"row has a word but no values (expected 'word v1 v2 ...'){tab}", path, lineno)
+    hint = f"is this really {_FORMAT_NAMES[fmt]}?"
+    first_lineno, first = first_row
+    if fmt == "glove" and first_lineno == lineno - 1 and _header_numbers(first) is not None:
+        hint = f'line {first_lineno} looks like a word2vec header: use format = "word2vec-text"'
+    return DataError(f"row has {n_values} values, expected {dim} {dim_source} ({hint})", path, lineno)
