@@ -14,17 +14,22 @@ three checks can also be called on their own:
 
 Inputs are plain data: ``words`` in row order (most frequent first) and a
 float32 ``(n, d)`` array of their vectors. ``restrict_vocab=N`` means the first
-N rows (0: all of them). Everything is computed as blocked matrix products over
-batches of queries, so memory stays at a few ``batch_size x N`` floats and no
-Python loop runs over the vocabulary.
+N rows (0: all of them). Everything is computed as blocked matrix products, so
+memory stays at a few ``batch_size x N`` floats and no Python loop runs over the
+vocabulary.
 
 The results are those of gensim's ``KeyedVectors.most_similar``,
 ``evaluate_word_analogies`` and ``evaluate_word_pairs`` on a ``KeyedVectors``
 holding the same words and vectors (the tests check this), without importing
-gensim. Where we differ, on purpose:
+gensim, and much faster: neighbours come from a few large products rather
+than one per query, and each distinct analogy word's cosines are computed once
+(``questions-words.txt`` has 905 for 19,544 questions). Batched products round
+differently from gensim's one product per query, by up to about 1e-6; where that
+could change an answer or a list, a near-tie, the query is recomputed exactly as
+gensim computes it, bit for bit, and ranked with gensim's own partial sort, so the
+neighbour lists and the 3CosAdd answers are gensim's question by question, exact
+ties included. Where we differ, on purpose:
 
-- exact score ties are broken towards the earlier (more frequent) row; gensim's
-  order among tied rows is whatever its partial sort leaves;
 - an all-zero vector has cosine 0 with everything (gensim divides by its zero norm);
 - ``restrict_vocab=0`` means all rows (gensim's evaluators would see no words);
 - blank lines and ``#`` comment lines in an analogy file are ignored;
@@ -33,6 +38,8 @@ gensim. Where we differ, on purpose:
   finite number makes the line malformed;
 - 3CosMul uses the ``epsilon=1e-3`` of Levy & Goldberg (2014); gensim's
   ``most_similar_cosmul`` uses 1e-6 (pass ``cosmul_epsilon=1e-6`` to match it).
+  3CosMul has no near-tie recomputation: an answer decided by less than about
+  1e-6 may differ from gensim's, and exact ties go to the earlier row.
 
 Malformed lines (the wrong number of fields, a score that is not a number) are
 skipped and counted, like gensim does, so a header line or a stray typo does not
@@ -45,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +68,29 @@ logger = logging.getLogger(__name__)
 ANALOGY_CANDIDATES = 5  # gensim looks at the top 5 answers when skipping case variants of the question words
 DEFAULT_PROBES = 5
 COSMUL_EPSILON = 1e-3  # Levy & Goldberg (2014), section 6
+
+# How far apart two float32 computations of one cosine may come out: ours (a
+# batched product) and gensim's (one matrix-vector product per query) add the d
+# terms in different orders and so round differently. Such errors grow like
+# sqrt(d) (a random walk of roundings) and with the partial sums, so with the
+# cosine s itself. Measured against gensim (300-d random and Word2Vec vectors,
+# 6 to 80 million cosines each; also 50-d and 1000-d), the largest differences
+# were 1.25e-6 near s = 0.9 and 2.4e-7 for |s| < 0.4, at most 0.3 of the
+# allowance _COSINE_SPREAD * sqrt(d) * u * (|s| + 0.1), u = 2**-24 (5.7e-6 at
+# s = 1, d = 300). The worst case provable for any order of summation, d u =
+# 1.8e-5 at d = 300, needs every rounding to go the same way.
+_COSINE_SPREAD = 5.0
+_ROUNDOFF = 2.0**-24  # float32 unit roundoff: one rounding moves a value by at most this, relatively
+
+
+def _cosine_slack(dim: int, cosines: np.ndarray | float) -> np.ndarray:
+    """How far our and gensim's float32 values of these cosines (of ``dim``-d vectors) may be apart."""
+    return _COSINE_SPREAD * np.sqrt(dim) * _ROUNDOFF * (np.abs(cosines) + 0.1)
+
+
+_NEIGHBOUR_BATCH = 256  # queries per product: measured fastest; more only adds memory
+_BLOCK_FLOATS = 1 << 21  # scores of one (queries x rows) block, 8 MB: they stay in cache while we select from them
+_CHUNK = 16  # scores per chunk when bounding a query's k-th best score by the maxima of chunks
 
 Neighbours = dict[str, list[tuple[str, float]]]
 
@@ -79,8 +109,12 @@ def unit_normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def _safe_norms(vectors: np.ndarray) -> np.ndarray:
-    # np.linalg.norm is what gensim's fill_norms uses, so unit vectors match it bit for bit.
-    norms = np.linalg.norm(vectors, axis=1)
+    # np.linalg.norm is what gensim's fill_norms uses, so unit vectors match it bit for bit;
+    # it computes row by row, so blocks of rows give the same bits without a temporary the size of `vectors`.
+    norms = np.empty(len(vectors), dtype=vectors.dtype)
+    step = max(1, _BLOCK_FLOATS // max(1, vectors.shape[1]))
+    for start in range(0, len(vectors), step):
+        norms[start:start + step] = np.linalg.norm(vectors[start:start + step], axis=1)
     norms[norms == 0] = 1  # a zero row then scores 0 instead of nan
     return norms
 
@@ -110,19 +144,32 @@ def _limit(n: int, restrict_vocab: int) -> int:
 class _Searched:
     """The rows a search ranks: raw vectors and their (safe) norms, scored as gensim does."""
 
-    vectors: np.ndarray  # (N, d) float32, the first N rows
+    vectors: np.ndarray  # (N, d) float32, C-contiguous, the first N rows
     norms: np.ndarray  # (N,) float32
 
     @classmethod
     def of(cls, vectors: np.ndarray, n: int) -> _Searched:
-        rows = vectors[:n]
+        rows = np.ascontiguousarray(vectors[:n])
         return cls(rows, _safe_norms(rows))
 
     def cosines(self, directions: np.ndarray) -> np.ndarray:
-        """(B, N) cosines of unit ``directions`` with every row: ``V @ q / |V|``, gensim's formula."""
+        """(B, N) cosines of unit ``directions`` with every row: ``V @ q / |V|``, gensim's formula.
+
+        One product for the batch: fast, but it sums in another order than gensim's
+        one product per query, so a cosine may differ from gensim's by :func:`_cosine_slack`.
+        """
         scores = directions @ self.vectors.T
         scores /= self.norms  # in place: a fresh (B, N) temporary costs more than the product itself
         return scores
+
+    def exact_cosines(self, direction: np.ndarray) -> np.ndarray:
+        """(N,) cosines of one unit ``direction`` with every row, bit for bit gensim's.
+
+        gensim's ``most_similar`` computes ``dot(vectors, mean) / norms``: one
+        matrix-vector product, whose result for a row does not depend on the other
+        queries, so the same call on the same float32 arrays gives the same bits.
+        """
+        return np.dot(self.vectors, direction) / self.norms
 
     def unit(self, index: np.ndarray) -> np.ndarray:
         """Unit vectors of rows ``index`` (gensim's ``get_vector(key, norm=True)``)."""
@@ -133,40 +180,13 @@ def _query_direction(total: np.ndarray, total_weight: float) -> np.ndarray:
     """Unit query vectors from summed (weighted) unit vectors, rounded as gensim's ``get_mean_vector``.
 
     gensim divides the float32 sum by the float64 total weight (giving float64),
-    normalises in float64 and casts back to float32. Doing the same keeps our
-    scores as close to gensim's as float32 allows: what remains is the order in
-    which BLAS sums a batched product, a last-bit difference that can swap two
-    words whose scores differ by less than about 1e-7.
+    normalises in float64 and casts back to float32. Doing the same gives gensim's
+    query vectors bit for bit, which :meth:`_Searched.exact_cosines` relies on.
     """
     mean = total.astype(np.float64) / total_weight
     length = np.linalg.norm(mean, axis=1, keepdims=True)
     length[length == 0] = 1
     return (mean * (1.0 / length)).astype(np.float32)
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the ``k`` best scores per row, best first; ties go to the lower index.
-
-    >>> _top_k(np.array([[0.1, 0.9, 0.5, 0.9]]), 2).tolist()
-    [[1, 3]]
-    """
-    n = scores.shape[1]
-    k = min(k, n)
-    if k == n:
-        part = np.broadcast_to(np.arange(n), scores.shape)
-    else:
-        part = np.argpartition(scores, n - k, axis=1)[:, n - k:]  # the k largest, unordered
-    values = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -values), axis=1)  # by score descending, then by index
-    top = np.take_along_axis(part, order, axis=1)
-    if k < n:
-        # argpartition picks arbitrarily among rows tied with the k-th score;
-        # redo those (rare) rows with a stable sort so the result never depends on it.
-        kth = values.min(axis=1)
-        tied = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
-        for r in tied:
-            top[r] = np.argsort(-scores[r], kind="stable")[:k]
-    return top
 
 
 # --------------------------------------------------------------------------- nearest neighbours
@@ -184,28 +204,158 @@ def nearest_neighbours(
     """The ``top_k`` most cosine-similar words of each query among the first ``restrict_vocab`` rows.
 
     The query itself is left out, as in gensim's ``most_similar(word, topn=top_k,
-    restrict_vocab=restrict_vocab)``. A query that is not in ``words`` is absent
-    from the result. A query beyond ``restrict_vocab`` still gets neighbours from
-    the searched rows.
+    restrict_vocab=restrict_vocab)``, and the lists are gensim's (see
+    :func:`_nearest`). A query that is not in ``words`` is absent from the result.
+    A query beyond ``restrict_vocab`` still gets neighbours from the searched rows.
+    At most ``batch_size`` queries are scored at once.
     """
     vectors = _check_inputs(
         "nearest_neighbours", words, vectors, top_k=top_k, restrict_vocab=restrict_vocab, batch_size=batch_size
     )
-    index = _first_index(words)
+    index = _first_rows(words, set(queries))
     found = list(dict.fromkeys(q for q in queries if q in index))
     searched = _Searched.of(vectors, _limit(len(words), restrict_vocab))
-    result: Neighbours = {}
-    for start in range(0, len(found), batch_size):
-        batch = found[start:start + batch_size]
-        rows = np.array([index[q] for q in batch], dtype=np.int64)
-        scores = searched.cosines(_query_direction(unit_normalise(vectors[rows]), 1.0))
-        inside = np.flatnonzero(rows < scores.shape[1])
-        scores[inside, rows[inside]] = -np.inf  # never a word's own neighbour
-        top = _top_k(scores, top_k)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        for query, idx, sc in zip(batch, top, top_scores):
-            result[query] = [(words[i], float(s)) for i, s in zip(idx, sc) if s != -np.inf]
-    return result
+    rows = np.array([index[q] for q in found], dtype=np.int64)
+    directions = _query_direction(unit_normalise(vectors[rows]), 1.0)
+    top, top_scores, rechecked = _nearest(searched, directions, rows, top_k, batch_size)
+    logger.debug("neighbours: %d of %d queries had a near-tie and were recomputed one by one",
+                 rechecked, len(found))
+    return {
+        query: [(words[i], float(s)) for i, s in zip(idx, sc) if s != -np.inf]
+        for query, idx, sc in zip(found, top, top_scores)
+    }
+
+
+def _nearest(
+    searched: _Searched, directions: np.ndarray, own: np.ndarray, k: int, batch_size: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of the ``k`` best cosines per unit direction, best first, those cosines, and how many were rechecked.
+
+    Row ``own[i]`` (the query's own row, or one beyond the searched rows) is never
+    a neighbour of direction ``i``. The order is gensim's: the ranking by our
+    batched cosines is kept only where every step of it, down to the (k+1)-th row,
+    is decided by more than the two computations may disagree by
+    (:func:`_cosine_slack` of both rows); a query with a closer call is recomputed
+    with gensim's own product (:meth:`_Searched.exact_cosines`) and ranked with
+    its partial sort (:func:`_gensim_top`), exact ties included.
+
+    The rows are scored a block at a time against every query, ``batch_size``
+    queries (at most 256) per product: the block stays in cache for all of them,
+    and each block of scores is small enough to select from while it is in cache.
+    """
+    n, m = len(searched.vectors), len(directions)
+    keep = min(k + 1, n)  # one more than asked: only its gap to the k-th says the k-th is right
+    best_val = np.full((m, keep), -np.inf, dtype=np.float32)
+    best_idx = np.full((m, keep), n, dtype=np.int64)
+    if not n or not m:
+        return best_idx[:, :k], best_val[:, :k], 0
+    batch = max(1, min(batch_size, _NEIGHBOUR_BATCH, m))
+    # Rows per block, in whole chunks: scores of ~_BLOCK_FLOATS, unit rows of at most twice that.
+    per_row = max(batch, searched.vectors.shape[1] // 2)
+    width = min(-(-n // _CHUNK), max(keep, _BLOCK_FLOATS // per_row // _CHUNK)) * _CHUNK
+    scores = np.empty((batch, width), dtype=np.float32)
+    unit_rows = np.empty((width, searched.vectors.shape[1]), dtype=np.float32)
+    inverse = np.float32(1) / searched.norms
+    for start in range(0, n, width):
+        stop = min(n, start + width)
+        # Unit rows, so the products need no division; this rounds differently from
+        # gensim's dot-then-divide by an ulp or so, which _cosine_slack allows for.
+        rows = np.multiply(searched.vectors[start:stop], inverse[start:stop, None], out=unit_rows[:stop - start])
+        for first in range(0, m, batch):
+            span = slice(first, first + batch)
+            block = scores[:len(directions[span]), :-(-(stop - start) // _CHUNK) * _CHUNK]
+            np.matmul(directions[span], rows.T, out=block[:, :stop - start])
+            block[:, stop - start:] = -np.inf  # the last block, padded to whole chunks: scores that never win
+            _merge_block(block, start, own[span], best_idx[span], best_val[span])
+
+    slack = _cosine_slack(searched.vectors.shape[1], best_val)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: no more rows, nothing to decide
+        close = np.flatnonzero((best_val[:, :-1] - best_val[:, 1:] < slack[:, :-1] + slack[:, 1:]).any(axis=1))
+    for i in close:
+        exact = searched.exact_cosines(directions[i])
+        top = _gensim_top(exact, k, [own[i]])
+        best_idx[i], best_val[i] = n, -np.inf
+        best_idx[i, :len(top)], best_val[i, :len(top)] = top, exact[top]
+    return best_idx[:, :k], best_val[:, :k], len(close)
+
+
+def _merge_block(block: np.ndarray, start: int, own: np.ndarray, best_idx: np.ndarray, best_val: np.ndarray) -> None:
+    """Merge a block of scores (rows ``start`` on) into each query's running best, in place; ties to the lower row.
+
+    Only chunks whose maximum reaches the ``keep``-th best score held so far are
+    looked into. While fewer are held, that floor is the ``keep``-th largest chunk
+    maximum: ``keep`` chunks whose maxima are at least x hold ``keep`` scores at
+    least x. A chunk is every ``width / _CHUNK``-th score of a row, so that the
+    maxima are an elementwise ``maximum`` of ``_CHUNK`` contiguous runs: about two
+    passes over the scores where ``argpartition`` takes dozens. ``block`` has a
+    multiple of ``_CHUNK`` columns; its own-row entries are overwritten.
+    """
+    b, keep = best_val.shape
+    queries = np.arange(b)
+    mine = (own >= start) & (own < start + block.shape[1])
+    block[queries[mine], own[mine] - start] = -np.inf  # never a word's own neighbour
+    chunks = block.reshape(b, _CHUNK, -1)  # [q, i, j]: the score of row start + i * n_chunks + j
+    maxima = chunks.max(axis=1)
+    floor = best_val[:, -1]
+    if np.isneginf(floor).any():  # fewer than `keep` rows held yet
+        floor = np.maximum(floor, _kth_largest(maxima, keep))
+    q, chunk = np.nonzero(maxima >= floor[:, None])
+    if not len(q):
+        return
+    values = chunks[q, :, chunk]  # (candidate chunks, _CHUNK)
+    hit, offset = np.nonzero(values >= floor[q, None])
+    # merge the new candidates into the running best: by score descending, then by row
+    q = np.concatenate([np.repeat(queries, keep), q[hit]])
+    idx = np.concatenate([best_idx.ravel(), start + offset * maxima.shape[1] + chunk[hit]])
+    val = np.concatenate([best_val.ravel(), values[hit, offset]])
+    order = np.lexsort((idx, -val, q))
+    q, idx, val = q[order], idx[order], val[order]
+    rank = np.arange(len(q)) - np.searchsorted(q, q)  # position within its query's run
+    first = rank < keep
+    best_idx[q[first], rank[first]] = idx[first]
+    best_val[q[first], rank[first]] = val[first]
+
+
+def _kth_largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the ``k``-th largest value (-inf if the row is shorter).
+
+    >>> _kth_largest(np.array([[1.0, 5.0, 3.0, 4.0]]), 2).tolist()
+    [4.0]
+    """
+    width = values.shape[1]
+    if width < k:
+        return np.full(len(values), -np.inf, dtype=values.dtype)
+    return np.partition(values, width - k, axis=1)[:, width - k]
+
+
+def _gensim_top(scores: np.ndarray, topn: int, exclude: Sequence[int]) -> np.ndarray:
+    """The ``topn`` best rows not in ``exclude``, best first, picked exactly as gensim's ``most_similar`` does.
+
+    gensim takes ``matutils.argsort(scores, topn + len(exclude), reverse=True)``
+    (a partial sort) and then drops ``exclude``. The same numpy calls on the same
+    scores give the same rows in the same order, also among exact ties.
+
+    >>> _gensim_top(np.array([0.5, 0.9, 0.1, 0.7], dtype=np.float32), 2, [1]).tolist()
+    [3, 0]
+    """
+    x = -scores
+    wanted = topn + len(exclude)
+    if wanted >= x.size:
+        best = np.argsort(x)[:wanted]
+    else:
+        best = np.argpartition(x, wanted)[:wanted]
+        best = best.take(np.argsort(x.take(best)))
+    dropped = set(int(e) for e in exclude)
+    return np.array([i for i in best.tolist() if i not in dropped][:topn], dtype=np.int64)
+
+
+def _first_rows(words: Sequence[str], wanted: set[str]) -> dict[str, int]:
+    """The first row of each ``wanted`` word that is in ``words`` (a few queries need no index of all words)."""
+    first: dict[str, int] = {}
+    for i, w in enumerate(words):
+        if w in wanted and w not in first:
+            first[w] = i
+    return first
 
 
 def _first_index(words: Sequence[str]) -> dict[str, int]:
@@ -391,31 +541,19 @@ def evaluate_analogies(
     (3CosAdd) or maximising ``cos(x,b) cos(x,c) / (cos(x,a) + eps)`` with cosines
     shifted to [0, 1] (3CosMul), among the first ``restrict_vocab`` rows, never
     ``a``, ``b`` or ``c`` themselves. Questions with a word outside those rows
-    are counted as ``oov`` and not scored. The 3CosAdd counts are those of
-    gensim's ``evaluate_word_analogies(path, restrict_vocab, case_insensitive)``.
+    are counted as ``oov`` and not scored. The 3CosAdd answers are those of
+    gensim's ``evaluate_word_analogies(path, restrict_vocab, case_insensitive)``,
+    question by question. Memory stays at about ``batch_size`` x ``restrict_vocab``
+    floats: the cosines of that many distinct question words at a time.
     """
-    vectors = _check_inputs(
-        "evaluate_analogies", words, vectors, restrict_vocab=restrict_vocab, batch_size=batch_size
+    answers = _answer_analogies(
+        words, vectors, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+        batch_size=batch_size, encoding_errors=encoding_errors, cosmul_epsilon=cosmul_epsilon,
     )
-    path = Path(path)
-    parsed = _read_analogies(path, encoding_errors)
-    n = _limit(len(words), restrict_vocab)
-    vocab = _EvalVocab.of(words, n, case_insensitive)
-
-    ids = vocab.lookup_all([w for _, q in parsed.questions for w in q]).reshape(-1, 4)
+    parsed, known, expected = answers.parsed, answers.known, answers.ids[:, 3]
+    cosadd, cosmul = answers.cosadd == expected, answers.cosmul == expected
     section = np.array([s for s, _ in parsed.questions], dtype=np.int64)
-    known = (ids >= 0).all(axis=1)
-    ids, known_section = ids[known], section[known]
-
-    searched = _Searched.of(vectors, n)
-    cosadd = np.zeros(len(ids), dtype=bool)
-    cosmul = np.zeros(len(ids), dtype=bool)
-    for start in range(0, len(ids), batch_size):
-        batch = slice(start, start + batch_size)
-        a, b, c, expected = ids[batch].T
-        cosadd[batch] = _solve(_cosadd_scores(searched, a, b, c), vocab, a, b, c) == expected
-        cosmul[batch] = _solve(_cosmul_scores(searched, a, b, c, cosmul_epsilon), vocab, a, b, c) == expected
-
+    known_section = section[known]
     n_sections = len(parsed.sections)
     per = {
         "questions": np.bincount(section, minlength=n_sections),
@@ -434,26 +572,209 @@ def evaluate_analogies(
         }
         for i, name in enumerate(parsed.sections)
     ]
-    questions = len(parsed.questions)
+    questions, scored = len(parsed.questions), len(expected)
     report = {
-        "path": str(path),
+        "path": str(answers.path),
         "restrict_vocab": restrict_vocab,
-        "searched_rows": n,
+        "searched_rows": answers.searched_rows,
         "case_insensitive": case_insensitive,
         "questions": questions,
-        "oov": int(questions - len(ids)),
-        "oov_ratio": (questions - len(ids)) / questions,
+        "oov": questions - scored,
+        "oov_ratio": (questions - scored) / questions,
         "skipped": parsed.skipped,
-        "cosadd": _accuracy(cosadd.sum(), len(ids)),
-        "cosmul": _accuracy(cosmul.sum(), len(ids)),
+        "cosadd": _accuracy(cosadd.sum(), scored),
+        "cosmul": _accuracy(cosmul.sum(), scored),
         "sections": sections,
     }
     logger.info(
         "analogies %s: 3CosAdd %s, 3CosMul %s on %d of %d questions (%d with words outside the first %d rows)",
-        path.name, _fmt_accuracy(report["cosadd"]), _fmt_accuracy(report["cosmul"]),
-        len(ids), questions, report["oov"], n,
+        answers.path.name, _fmt_accuracy(report["cosadd"]), _fmt_accuracy(report["cosmul"]),
+        scored, questions, report["oov"], answers.searched_rows,
     )
     return report
+
+
+@dataclass
+class _AnalogyAnswers:
+    """Every scored question's answer: the representative row (see :class:`_EvalVocab`) or -1 for none."""
+
+    path: Path
+    parsed: _AnalogyFile
+    searched_rows: int
+    known: np.ndarray  # (questions,) bool: all four words among the searched rows
+    ids: np.ndarray  # (scored, 4) representative rows of a, b, c, expected of the known questions
+    cosadd: np.ndarray  # (scored,) int64
+    cosmul: np.ndarray  # (scored,) int64
+    rechecked: int  # 3CosAdd answers decided by a near-tie, recomputed gensim's way
+
+
+def _answer_analogies(
+    words: Sequence[str],
+    vectors: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    restrict_vocab: int = 30000,
+    case_insensitive: bool = True,
+    batch_size: int = 1024,
+    encoding_errors: str = "strict",
+    cosmul_epsilon: float = COSMUL_EPSILON,
+) -> _AnalogyAnswers:
+    """Read an analogy file and answer its questions: what :func:`evaluate_analogies` counts."""
+    vectors = _check_inputs(
+        "evaluate_analogies", words, vectors, restrict_vocab=restrict_vocab, batch_size=batch_size
+    )
+    path = Path(path)
+    parsed = _read_analogies(path, encoding_errors)
+    n = _limit(len(words), restrict_vocab)
+    vocab = _EvalVocab.of(words, n, case_insensitive)
+    ids = vocab.lookup_all([w for _, q in parsed.questions for w in q]).reshape(-1, 4)
+    known = (ids >= 0).all(axis=1)
+    ids = ids[known]
+    searched = _Searched.of(vectors, n)
+
+    a, b, c = ids[:, 0], ids[:, 1], ids[:, 2]
+    cosadd = np.empty(len(ids), dtype=np.int64)
+    cosmul = np.empty(len(ids), dtype=np.int64)
+    rechecked = 0
+    for group in _word_groups(ids[:, :3], batch_size):
+        # Each distinct word's cosines with every row, once: a question's 3CosAdd
+        # scores are then a sum of three rows of them, its 3CosMul scores a product.
+        # Sections reuse a few dozen words, so this is ~20x fewer flops than one
+        # product per question.
+        distinct, where = np.unique(ids[group, :3], return_inverse=True)
+        where = where.reshape(-1, 3)
+        units = searched.unit(distinct)
+        cos = searched.cosines(units)
+        cosadd[group], close = _answer_cosadd(cos, units, where, vocab, a[group], b[group], c[group])
+        rechecked += len(close)
+        if len(close):  # near-ties: settle them with gensim's own arithmetic
+            questions = group.start + close
+            cosadd[questions] = _answer_cosadd_exactly(searched, vocab, a[questions], b[questions], c[questions])
+        cos += 1
+        cos /= 2  # cosines moved from [-1, 1] to [0, 1], so that the product ranks sensibly
+        cosmul[group] = _answer_cosmul(cos, where, np.float32(cosmul_epsilon), vocab, a[group], b[group], c[group])
+    logger.debug("analogies: %d of %d 3CosAdd answers had a near-tie and were recomputed one by one",
+                 rechecked, len(ids))
+    return _AnalogyAnswers(path, parsed, n, known, ids, cosadd, cosmul, rechecked)
+
+
+def _word_groups(questions: np.ndarray, max_words: int) -> list[slice]:
+    """Consecutive runs of questions that use at most ``max_words`` distinct words each (a lone question may use more).
+
+    >>> _word_groups(np.array([[0, 1, 2], [1, 2, 3], [4, 5, 6]]), 4)
+    [slice(0, 2, None), slice(2, 3, None)]
+    """
+    groups, seen, start = [], set(), 0
+    for i, question in enumerate(questions.tolist()):
+        new = set(question) - seen
+        if len(seen) + len(new) > max_words and i > start:
+            groups.append(slice(start, i))
+            seen, start, new = set(), i, set(question)
+        seen |= new
+    if start < len(questions):
+        groups.append(slice(start, len(questions)))
+    return groups
+
+
+_RowOp = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]  # (x, y, out): writes into out
+
+
+def _scores_by_pair(
+    table: np.ndarray, where: np.ndarray, pair_op: _RowOp, question_op: _RowOp
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every question's scores over all rows, a few questions at a time: ``(which questions, their scores)``.
+
+    ``table`` has one row per distinct word, ``where`` the questions' ``(a, b, c)``
+    rows of it. A question's scores are ``question_op(pair_op(table[a], table[b]), table[c])``,
+    each op writing into its ``out`` argument. A section pairs each ``(a, b)`` with
+    many ``c`` (questions-words.txt: 19,544 questions, 550 pairs), so questions are
+    taken pair by pair and the pair's row is computed once: one pass per question.
+    The scores array is reused: use it before asking for the next.
+    """
+    n = table.shape[1]
+    step = max(1, min(256, _BLOCK_FLOATS // 4 // max(n, 1)))  # scores of a few questions, kept in cache
+    order = np.lexsort((where[:, 1], where[:, 0]))
+    wa, wb, wc = (where[order, i].tolist() for i in range(3))
+    pair, scores = np.empty(n, dtype=table.dtype), np.empty((step, n), dtype=table.dtype)
+    current = None
+    for start in range(0, len(order), step):
+        stop = min(len(order), start + step)
+        for j in range(start, stop):
+            if (wa[j], wb[j]) != current:
+                current = (wa[j], wb[j])
+                pair_op(table[wa[j]], table[wb[j]], pair)
+            question_op(pair, table[wc[j]], scores[j - start])
+        yield order[start:stop], scores[:stop - start]
+
+
+def _answer_cosadd(
+    cos: np.ndarray, units: np.ndarray, where: np.ndarray, vocab: _EvalVocab,
+    a: np.ndarray, b: np.ndarray, c: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """3CosAdd answers from the cosines ``cos`` of the distinct words, and which questions had a near-tie.
+
+    gensim scores ``x`` by ``cos(x, m)`` with ``m = (b + c - a) / |b + c - a|``
+    (unit vectors); ``(cos(x, b) - cos(x, a)) + cos(x, c)`` is that times
+    ``|b + c - a|``, the same ranking. Both are rounded, so a ranking step decided
+    by less than the two may disagree by is marked for :func:`_answer_cosadd_exactly`.
+    Bound, taking every cosine as 1 at worst: three cosines off by
+    :func:`_cosine_slack` each plus two roundings of their sum, against gensim's
+    cosine off by as much times ``|b + c - a|``, plus the rounding of its float32
+    sum ``b + c - a``: about ``_ROUNDOFF`` per unit vector added.
+    """
+    wa, wb, wc = where.T
+    gram = (units @ units.T).astype(np.float64)  # |b + c - a| from dot products: no (questions, d) temporaries
+    size = np.sqrt(np.maximum(0, gram[wa, wa] + gram[wb, wb] + gram[wc, wc]
+                              + 2 * (gram[wb, wc] - gram[wa, wb] - gram[wa, wc])))
+    slack = (3 + size) * _cosine_slack(units.shape[1], 1.0) + (10 + 2 * size) * _ROUNDOFF
+    tol = 2 * slack  # the best and the runner-up may each be off by `slack`
+    answer = np.empty(len(a), dtype=np.int64)
+    close = np.zeros(len(a), dtype=bool)
+    for q, scores in _scores_by_pair(
+        cos, where,
+        lambda cos_a, cos_b, out: np.subtract(cos_b, cos_a, out=out),
+        lambda pair, cos_c, out: np.add(pair, cos_c, out=out),
+    ):
+        answer[q], close[q] = _solve(scores, vocab, a[q], b[q], c[q], tol[q])
+    return answer, np.flatnonzero(close)
+
+
+def _answer_cosadd_exactly(searched: _Searched, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray,
+                           c: np.ndarray) -> np.ndarray:
+    """3CosAdd answers computed as gensim's ``most_similar(positive=[b, c], negative=[a])``, one question at a time."""
+    # gensim sums unit vectors in the order b, c, -a (float32), then divides by the total weight 3.
+    directions = _query_direction((searched.unit(b) + searched.unit(c)) - searched.unit(a), 3.0)
+    answer = np.full(len(a), -1, dtype=np.int64)
+    for i, direction in enumerate(directions):
+        question = (b[i], c[i], a[i])  # gensim's all_keys: positive then negative words
+        for row in _gensim_top(searched.exact_cosines(direction), ANALOGY_CANDIDATES, question):
+            answer[i] = vocab.row_key[row]  # if all 5 are case variants of a, b or c: the 5th
+            if answer[i] not in question:
+                break
+    return answer
+
+
+def _answer_cosmul(
+    shifted: np.ndarray, where: np.ndarray, epsilon: np.float32, vocab: _EvalVocab,
+    a: np.ndarray, b: np.ndarray, c: np.ndarray,
+) -> np.ndarray:
+    """3CosMul answers from the distinct words' cosines shifted to [0, 1]: gensim's ``most_similar_cosmul``.
+
+    Scores ``(b / (a + eps)) * c`` rather than gensim's ``b * c / (a + eps)``: the
+    same number up to rounding, and a pair's quotient is computed once. No
+    near-tie is recomputed here (see the module docstring).
+    """
+    answer = np.empty(len(a), dtype=np.int64)
+
+    def quotient(shifted_a: np.ndarray, shifted_b: np.ndarray, out: np.ndarray) -> None:
+        np.add(shifted_a, epsilon, out=out)
+        np.divide(shifted_b, out, out=out)
+
+    for q, scores in _scores_by_pair(
+        shifted, where, quotient, lambda pair, shifted_c, out: np.multiply(pair, shifted_c, out=out)
+    ):
+        answer[q] = _solve(scores, vocab, a[q], b[q], c[q])[0]
+    return answer
 
 
 def _accuracy(correct: int, total: int) -> dict[str, Any]:
@@ -461,34 +782,10 @@ def _accuracy(correct: int, total: int) -> dict[str, Any]:
     return {"correct": int(correct), "total": int(total), "accuracy": float(correct / total) if total else None}
 
 
-def _cosadd_scores(searched: _Searched, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """cos(x, b - a + c) for every searched row x: gensim's ``most_similar(positive=[b, c], negative=[a])``."""
-    # gensim sums unit vectors in the order b, c, -a (float32), then divides by the total weight 3.
-    total = (searched.unit(b) + searched.unit(c)) - searched.unit(a)
-    return searched.cosines(_query_direction(total, 3.0))
-
-
-def _cosmul_scores(searched: _Searched, a: np.ndarray, b: np.ndarray, c: np.ndarray, epsilon: float) -> np.ndarray:
-    """3CosMul for every searched row x: gensim's ``most_similar_cosmul(positive=[b, c], negative=[a])``.
-
-    It needs the cosines of a, b and c with every row; questions repeat their
-    words a lot (a section reuses a few dozen pairs), so each distinct word's
-    row of cosines is computed once per batch and gathered, not recomputed.
-    """
-    distinct, where = np.unique(np.concatenate([a, b, c]), return_inverse=True)
-    where_a, where_b, where_c = where.reshape(3, -1)
-    shifted = searched.cosines(searched.unit(distinct))
-    shifted += 1
-    shifted /= 2  # cosines moved from [-1, 1] to [0, 1], so that the product ranks sensibly
-    scores = shifted[where_b]
-    scores *= shifted[where_c]
-    denominator = shifted[where_a]
-    denominator += np.float32(epsilon)
-    scores /= denominator
-    return scores
-
-
-def _solve(scores: np.ndarray, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _solve(
+    scores: np.ndarray, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+    tol: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The answer's representative row per question (-1 if none), with gensim's rules for question words.
 
     gensim drops the rows of a, b and c, takes the 5 best of the rest, and answers
@@ -497,24 +794,37 @@ def _solve(scores: np.ndarray, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray, 
     5th is the answer. The answer is correct when it is a variant of ``expected``.
     Walking down the ranking with ``argmax`` (ties: the lower row) does the same
     far cheaper than sorting, as the best row is nearly always the answer.
-    ``scores`` is overwritten.
+
+    With ``tol``, also says per question whether a candidate looked at led the
+    next one down by less than ``tol`` (then a slightly different rounding could
+    have swapped them). ``scores`` is overwritten.
     """
     questions = np.arange(len(a))
     scores[questions[:, None], np.stack([a, b, c], axis=1)] = -np.inf
     answer = np.full(len(a), -1, dtype=np.int64)
+    close = np.zeros(len(a), dtype=bool)
     pending, best = questions, scores.argmax(axis=1)
     for attempt in range(ANALOGY_CANDIDATES):
-        if attempt:  # the last candidate was a case variant of a question word: take the next one down
-            scores[pending, best] = -np.inf
-            best = scores[pending].argmax(axis=1)
-        valid = scores[pending, best] != -np.inf  # False: fewer rows than candidates
+        value = scores[pending, best]
+        valid = value != -np.inf  # False: fewer rows than candidates
         key = vocab.row_key[best]
         answer[pending[valid]] = key[valid]  # the last candidate seen is gensim's fallback answer
         variant = valid & ((key == a[pending]) | (key == b[pending]) | (key == c[pending]))
-        pending, best = pending[variant], best[variant]
+        if tol is not None:  # the runner-up, and how far behind it is
+            scores[pending, best] = -np.inf
+            rest = scores[pending] if attempt else scores
+            runner_up = rest.argmax(axis=1)
+            with np.errstate(invalid="ignore"):  # -inf - -inf: no runner-up, nothing to decide
+                close[pending] |= value - rest[np.arange(len(pending)), runner_up] < tol[pending]
+            pending, best = pending[variant], runner_up[variant]
+        else:
+            pending, best = pending[variant], best[variant]
+            if len(pending) and attempt + 1 < ANALOGY_CANDIDATES:  # a case variant: take the next one down
+                scores[pending, best] = -np.inf
+                best = scores[pending].argmax(axis=1)
         if not len(pending):
             break
-    return answer
+    return answer, close
 
 
 # --------------------------------------------------------------------------- similarity

@@ -14,10 +14,14 @@ from gensim.models.word2vec import LineSentence
 from gensim.test.utils import datapath
 from scipy import stats
 
+import pipeline.evaluate as ev
 from pipeline.config import EvaluateConfig
 from pipeline.errors import DataError, StorageError
 from pipeline.evaluate import (
+    _answer_analogies,
     _average_ranks,
+    _query_direction,
+    _Searched,
     default_probes,
     evaluate,
     evaluate_analogies,
@@ -74,6 +78,8 @@ def test_nearest_neighbours_by_hand():
 
 
 def test_nearest_neighbours_ties_go_to_the_earlier_row():
+    # An exact tie is recomputed and ranked with gensim's partial sort, which here
+    # (as mostly) leaves tied rows in row order; test_exact_ties_come_out_in_gensims_order has the rest.
     words = ["q", "x", "y", "z", "w"]
     vectors = np.array([[1, 0], [0, 1], [1, 1], [1, 1], [1, 1]], dtype=np.float32)
     assert [w for w, _ in nearest_neighbours(words, vectors, ["q"], top_k=2)["q"]] == ["y", "z"]
@@ -90,10 +96,98 @@ def test_nearest_neighbours_match_gensim(lee):
             theirs = kv.most_similar(q, topn=10, restrict_vocab=restrict or None)
             dists = kv.most_similar(q, topn=None, restrict_vocab=restrict or None)  # gensim's score of every row
             assert len(ours[q]) == len(theirs) == 10
-            for (w, s), (gw, gs) in zip(ours[q], theirs):
+            assert [w for w, _ in ours[q]] == [w for w, _ in theirs], q  # near-ties are recomputed gensim's way
+            for w, s in ours[q]:
                 assert s == pytest.approx(dists[index[w]], abs=1e-5)
-                if w != gw:  # only a float32 rounding near-tie may come out in the other order
-                    assert dists[index[w]] == pytest.approx(gs, abs=1e-6), (q, w, gw)
+
+
+def test_exact_cosines_are_gensims_bit_for_bit(lee):
+    # What the near-tie recomputation rests on: the same float32 product as gensim's, so the same bits.
+    words, vectors, kv = lee
+    searched = _Searched.of(vectors, 1000)
+    for q in ("government", "police", "said"):
+        direction = _query_direction(unit_normalise(vectors[[words.index(q)]]), 1.0)[0]
+        np.testing.assert_array_equal(searched.exact_cosines(direction), kv.most_similar(q, topn=None,
+                                                                                          restrict_vocab=1000))
+    searched = _Searched.of(vectors, len(words))
+    a, b, c = (np.array([words.index(w)]) for w in ("man", "king", "woman"))
+    direction = _query_direction((searched.unit(b) + searched.unit(c)) - searched.unit(a), 3.0)[0]
+    np.testing.assert_array_equal(searched.exact_cosines(direction),
+                                  kv.most_similar(positive=["king", "woman"], negative=["man"], topn=None))
+
+
+def test_every_neighbour_list_recomputed_gensims_way_is_gensims(lee, monkeypatch):
+    # An error allowance so large that every query counts as a near-tie: the exact path alone.
+    words, vectors, kv = lee
+    monkeypatch.setattr(ev, "_COSINE_SPREAD", 1e9)
+    queries = words[:40]
+    searched = _Searched.of(vectors, len(words))
+    rows = np.arange(len(queries))
+    top, scores, rechecked = ev._nearest(searched, _query_direction(unit_normalise(vectors[rows]), 1.0), rows,
+                                         10, 1024)
+    assert rechecked == len(queries)
+    for q, idx, sc in zip(queries, top, scores):
+        assert [(words[i], float(s)) for i, s in zip(idx, sc)] == kv.most_similar(q, topn=10)  # scores too, exactly
+
+
+def test_nearest_neighbours_near_tie_is_settled_as_gensim_does():
+    # Row 2 is row 1 nudged towards the query: 8 float32 ulps more similar, less than
+    # our and gensim's products may disagree by, so the query is recomputed gensim's
+    # way; row 2 must then come first although row 1 is the earlier row.
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((300, 50)).astype(np.float32)
+    vectors[1] = vectors[0] + 0.7 * rng.standard_normal(50).astype(np.float32)
+    q, x = vectors[0] / np.linalg.norm(vectors[0]), vectors[1].copy()
+    vectors[2] = x + 2e-6 * np.linalg.norm(x) * q
+    words = [f"w{i}" for i in range(300)]
+    theirs = keyed_vectors(words, vectors).most_similar("w0", topn=3)
+    assert [w for w, _ in theirs[:2]] == ["w2", "w1"] and theirs[0][1] - theirs[1][1] < 1e-6
+    searched = _Searched.of(vectors, 300)
+    top, scores, rechecked = ev._nearest(searched, _query_direction(unit_normalise(vectors[:1]), 1.0),
+                                         np.array([0]), 3, 1024)
+    assert rechecked == 1
+    assert [(words[i], float(s)) for i, s in zip(top[0], scores[0])] == theirs
+    assert nearest_neighbours(words, vectors, ["w0"], top_k=3)["w0"] == theirs
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    """Blocks of 16 x 16 scores and 4 queries per product: queries span several batches, rows many blocks."""
+    monkeypatch.setattr(ev, "_BLOCK_FLOATS", 16 * 16)
+    monkeypatch.setattr(ev, "_NEIGHBOUR_BATCH", 4)
+
+
+@pytest.mark.parametrize("restrict_vocab", [0, 777])  # 777: the last block is ragged
+def test_blocked_selection_alone_finds_gensims_lists(tiny_blocks, monkeypatch, restrict_vocab):
+    monkeypatch.setattr(ev, "_COSINE_SPREAD", 0.0)  # no near-tie recomputation: the blocked selection by itself
+    rng = np.random.default_rng(6)
+    vectors = rng.standard_normal((1000, 6)).astype(np.float32)
+    words = [f"w{i}" for i in range(1000)]
+    kv = keyed_vectors(words, vectors)
+    queries = words[:10] + words[770:790] + words[990:]
+    ours = nearest_neighbours(words, vectors, queries, top_k=7, restrict_vocab=restrict_vocab, batch_size=3)
+    for q in queries:
+        theirs = kv.most_similar(q, topn=7, restrict_vocab=restrict_vocab or None)
+        assert [w for w, _ in ours[q]] == [w for w, _ in theirs], q
+        np.testing.assert_allclose([s for _, s in ours[q]], [s for _, s in theirs], atol=1e-6)
+
+
+@pytest.mark.parametrize("restrict_vocab", [0, 777])
+def test_exact_ties_come_out_in_gensims_order(tiny_blocks, restrict_vocab):
+    # Few distinct directions, so that many scores tie exactly: those queries are
+    # recomputed gensim's way, partial sort and all, which orders ties its own way.
+    rng = np.random.default_rng(6)
+    vectors = rng.integers(-2, 3, size=(1000, 6)).astype(np.float32)
+    vectors[np.abs(vectors).sum(axis=1) == 0] = 1  # no zero rows: gensim divides by their zero norm
+    words = [f"w{i}" for i in range(1000)]
+    kv = keyed_vectors(words, vectors)
+    queries = words[:10] + words[770:790] + words[990:]
+    ours = nearest_neighbours(words, vectors, queries, top_k=7, restrict_vocab=restrict_vocab, batch_size=3)
+    assert sum(len({s for _, s in hits}) < 7 for hits in ours.values()) > 20  # ties, indeed
+    for q in queries:
+        theirs = kv.most_similar(q, topn=7, restrict_vocab=restrict_vocab or None)
+        assert [w for w, _ in ours[q]] == [w for w, _ in theirs], q
+        np.testing.assert_allclose([s for _, s in ours[q]], [s for _, s in theirs], atol=1e-6)
 
 
 def test_default_probes():
@@ -196,6 +290,96 @@ def test_lee_analogies_match_gensim_section_by_section(lee, restrict_vocab, case
     assert r["questions"] == 19544
     assert r["oov"] == r["questions"] - r["cosadd"]["total"] == sum(s["oov"] for s in r["sections"])
     assert r["cosadd"]["total"] > 0
+
+
+def gensim_predictions(kv, path, restrict_vocab, case_insensitive):
+    """gensim's answer to each question it scores, read off the ``most_similar`` calls its evaluator makes."""
+    calls = []
+    plain = kv.most_similar
+
+    def recording(*args, **kwargs):
+        sims = plain(*args, **kwargs)
+        calls.append((kwargs["negative"][0], *kwargs["positive"], sims))
+        return sims
+
+    kv.most_similar = recording
+    try:
+        kv.evaluate_word_analogies(path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+    finally:
+        del kv.most_similar
+    predicted = []
+    for a, b, c, sims in calls:
+        guess = None
+        for word, _ in sims:  # gensim's rule: the first of the 5 that is not a, b or c, else the 5th
+            guess = word.upper() if case_insensitive else word
+            if guess not in {a, b, c}:
+                break
+        predicted.append(guess)
+    return predicted
+
+
+def our_predictions(words, answers, case_insensitive):
+    return [None if r < 0 else words[r].upper() if case_insensitive else words[r] for r in answers.cosadd]
+
+
+@pytest.mark.parametrize("restrict_vocab, case_insensitive", [(0, True), (0, False), (600, True), (1500, False)])
+def test_lee_analogy_answers_match_gensim_question_by_question(lee, restrict_vocab, case_insensitive):
+    words, vectors, kv = lee
+    answers = _answer_analogies(words, vectors, QUESTIONS, restrict_vocab=restrict_vocab,
+                                case_insensitive=case_insensitive, batch_size=128)
+    theirs = gensim_predictions(kv, QUESTIONS, restrict_vocab or len(words), case_insensitive)
+    assert our_predictions(words, answers, case_insensitive) == theirs
+    assert len(theirs) == answers.known.sum() == len(answers.ids)
+
+
+def test_every_analogy_recomputed_gensims_way_is_gensims(lee, monkeypatch):
+    # An error allowance so large that every question counts as a near-tie: the exact path alone.
+    words, vectors, kv = lee
+    monkeypatch.setattr(ev, "_COSINE_SPREAD", 1e9)
+    answers = _answer_analogies(words, vectors, QUESTIONS, restrict_vocab=0)
+    assert answers.rechecked == len(answers.ids) > 500
+    assert our_predictions(words, answers, True) == gensim_predictions(kv, QUESTIONS, len(words), True)
+
+
+def test_analogy_near_tie_is_settled_as_gensim_does(tmp_path):
+    # "x2" is "x1" nudged towards b - a + c: 4e-7 (about 13 float32 ulps) more similar,
+    # less than our sums and gensim's product may disagree by, so the question is
+    # recomputed gensim's way; x2 must win although x1 is the earlier row.
+    rng = np.random.default_rng(8)
+    vectors = rng.standard_normal((200, 50)).astype(np.float32)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    target = unit[1] + unit[2] - unit[0]
+    vectors[3] = target + 0.5 * rng.standard_normal(50).astype(np.float32)
+    vectors[4] = vectors[3] + 5e-7 * np.linalg.norm(vectors[3]) * target / np.linalg.norm(target)
+    words = ["a", "b", "c", "x1", "x2"] + [f"w{i}" for i in range(195)]
+    kv = keyed_vectors(words, vectors)
+    (first, s1), (second, s2), _ = kv.most_similar(positive=["b", "c"], negative=["a"], topn=3)
+    assert (first, second) == ("x2", "x1") and 0 < s1 - s2 < 1e-6
+    path = tmp_path / "q.txt"
+    path.write_text(": s\na b c x2\n", encoding="utf-8")
+    answers = _answer_analogies(words, vectors, path, restrict_vocab=0)
+    assert answers.rechecked == 1
+    assert our_predictions(words, answers, True) == gensim_predictions(kv, str(path), 200, True) == ["X2"]
+
+
+def test_analogy_exact_ties_come_out_in_gensims_order(tmp_path):
+    # Few distinct directions, so that many candidates tie exactly, and upper-case
+    # twins of some words, so that case variants get skipped along the way.
+    rng = np.random.default_rng(9)
+    words = [f"w{i}" for i in range(300)]
+    for i in rng.choice(range(1, 300, 2), 40, replace=False):  # odd rows: no word is repeated
+        words[i] = words[i - 1].upper()
+    vectors = rng.integers(-1, 2, size=(300, 3)).astype(np.float32)
+    vectors[np.abs(vectors).sum(axis=1) == 0] = 1
+    questions = [" ".join(words[i] for i in rng.choice(300, 4, replace=False)) for _ in range(200)]
+    path = tmp_path / "q.txt"
+    path.write_text(": s\n" + "\n".join(questions) + "\n", encoding="utf-8")
+    kv = keyed_vectors(words, vectors)
+    for case_insensitive in (True, False):
+        answers = _answer_analogies(words, vectors, path, restrict_vocab=0, case_insensitive=case_insensitive)
+        assert answers.rechecked > 100
+        assert our_predictions(words, answers, case_insensitive) == gensim_predictions(kv, str(path), 300,
+                                                                                        case_insensitive)
 
 
 def test_lee_analogies_have_some_right_answers(lee):
