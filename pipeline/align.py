@@ -173,6 +173,19 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
     def many(words: Iterable[str]) -> list[bool]:
         """``wanted`` of every word, in bulk (the vector readers pass whole chunks of a file)."""
         words = words if isinstance(words, list) else list(words)
+        blob = "\n".join(words)
+        if not blob.isascii() or blob.count("\n") != len(words) - 1:
+            return _many_mixed(words)
+        # All ASCII: lower-case and map digits on the whole chunk at once, then only set lookups.
+        out = list(map(exact_keys.__contains__, words))
+        if lowered_keys:
+            out = list(map(operator.or_, out, map(lowered_keys.__contains__, blob.lower().split("\n"))))
+        if digit_keys:
+            digits = blob.translate(_ASCII_DIGITS).split("\n")
+            out = list(map(operator.or_, out, map(digit_keys.__contains__, digits)))
+        return out
+
+    def _many_mixed(words: list[str]) -> list[bool]:
         out = list(map(exact_keys.__contains__, words))
         if lowered_keys:
             out = list(map(operator.or_, out, map(lowered_keys.__contains__, map(str.lower, words))))
@@ -180,7 +193,7 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
             digits = map(str.translate, words, itertools.repeat(_ASCII_DIGITS))
             out = list(map(operator.or_, out, map(digit_keys.__contains__, digits)))
         for i in itertools.compress(range(len(words)), map(operator.not_, map(str.isascii, words))):
-            out[i] = wanted(words[i])
+            out[i] = wanted(words[i])  # casefold (NFKC) and Unicode digits need the full rules
         return out
 
     wanted.many = many  # type: ignore[attr-defined]  # the vector readers use it for whole chunks of words

@@ -191,3 +191,5 @@ def test_bulk_wanted_test_agrees_with_the_word_by_word_one():
                   ["digits", "lower"]):
         keep = wanted_predicate(tokens, rules)
         assert keep.many(words) == [keep(w) for w in words], rules
+        ascii_words = [w for w in words if w.isascii()]
+        assert keep.many(ascii_words) == [keep(w) for w in ascii_words], rules  # the all-ASCII fast path
