@@ -321,8 +321,13 @@ def _published_manifest(target: Path) -> dict[str, Any] | None:
         return None
 
 
-def _files_intact(folder: Path, manifest: dict[str, Any]) -> bool:
-    """Every file the manifest lists is there with its size (cheap; loaders check the sha256)."""
+def _up_to_date(folder: Path, manifest: dict[str, Any] | None, export_fingerprint: str) -> bool:
+    """The published folder was made from this fingerprint and every file it lists is there with its size.
+
+    Sizes only (cheap); the loaders check the sha256.
+    """
+    if manifest is None or manifest.get("run", {}).get("fingerprint") != export_fingerprint:
+        return False
     try:
         return all((folder / n).stat().st_size == e["bytes"] for n, e in manifest.get("files", {}).items())
     except (OSError, KeyError, TypeError):
@@ -337,16 +342,14 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
     fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-    previous = (_published_manifest(artifact_dir(config)) or {}).get("run", {}).get("fingerprint_parts", {})
+    target = artifact_dir(config)
+    published = _published_manifest(target)
+    previous = (published or {}).get("run", {}).get("fingerprint_parts", {})
     rows = []
     for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
         forced = stage in force or "all" in force
         if stage == "export":
-            published = _published_manifest(artifact_dir(config)) or {}
-            same = published.get("run", {}).get("fingerprint") == fps[stage] and _files_intact(
-                artifact_dir(config), published
-            )
-            action = "up to date" if same and not forced else "run"
+            action = "up to date" if _up_to_date(target, published, fps[stage]) and not forced else "run"
         else:
             action = "cached" if cache.has(stage, fps[stage]) and not forced else "run"
         why = "forced" if forced else _why(parts[stage], previous.get(stage), action)
@@ -395,12 +398,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
         published = _published_manifest(target)
         forced = frozenset(force)
-        if (
-            published is not None
-            and published.get("run", {}).get("fingerprint") == fps["export"]
-            and not forced & {*STAGES, "all"}
-            and _files_intact(target, published)
-        ):
+        if _up_to_date(target, published, fps["export"]) and not forced & {*STAGES, "all"}:
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
             report = json.loads((target / "report.json").read_text(encoding="utf-8"))
             return RunResult(target, published, report, {s: "skipped" for s in STAGES})

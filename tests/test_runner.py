@@ -86,8 +86,6 @@ RUN_CLI = [sys.executable, "-m", "pipeline", "--log-format", "json", "run", "-c"
 
 def test_two_concurrent_runs_one_succeeds_one_exits_75(project):
     # A run that is slow enough to overlap: the second starts while the first holds the lock.
-    from pipeline.lock import run_lock
-
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys,time; from pathlib import Path; from pipeline.lock import run_lock\n"
          "with run_lock(Path('artifacts/r')):\n print('held', flush=True); time.sleep(3)"],
@@ -100,7 +98,6 @@ def test_two_concurrent_runs_one_succeeds_one_exits_75(project):
     waited = subprocess.run(RUN_CLI[:-2] + ["--wait", "30", "-c", "run.toml"], capture_output=True, text=True, cwd=project)
     assert waited.returncode == 0, waited.stderr
     holder.wait()
-    del run_lock
 
 
 def test_real_concurrent_runs(project):

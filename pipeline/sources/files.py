@@ -1,6 +1,6 @@
 """Opening input files: plain, gzip or bzip2 (told by the first bytes, not the name), with one-line errors.
 
-Use :func:`open_binary` / :func:`open_text` for every input file so that a
+Use :func:`open_binary` for every input file so that a
 missing file, a directory or a permission problem becomes a
 :class:`~pipeline.errors.StorageError` (exit 74), and a cut-short compressed
 file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
@@ -49,11 +49,6 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
         return open(path, "rb")
     except OSError as exc:
         raise open_error(path, exc) from None
-
-
-def open_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "strict") -> IO[str]:
-    """Open ``path`` as text (universal newlines: CRLF reads as LF), decompressing transparently."""
-    return io.TextIOWrapper(open_binary(path), encoding=encoding, errors=errors, newline=None)
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

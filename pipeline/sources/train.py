@@ -147,6 +147,7 @@ def prepare_corpus(
     encoding_errors: str = "strict",
     max_line_words: int = MAX_LINE_WORDS,
     workers: int = 1,
+    identities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write ``files`` as one UTF-8 file laid out for gensim's ``corpus_file`` mode; return its figures.
 
@@ -154,6 +155,9 @@ def prepare_corpus(
     ``max_line_words`` (at most 9,999) wrapped, batches closed by filler lines and
     dealt out to ``workers`` segments (see the module docstring). The file is
     written beside ``out_path`` and moved into place only when complete.
+
+    ``identities``: the inputs' :func:`describe_file`, when the caller has them already
+    (hashing a large corpus twice costs a second pass over it).
 
     Returned keys: ``path``; ``files`` (:func:`describe_file` of each input);
     ``sentences`` (non-empty input lines), ``words`` (their tokens),
@@ -176,7 +180,8 @@ def prepare_corpus(
         raise DataError("no corpus files given (expected one or more text files, one sentence per line)")
     # Identify the inputs before reading them, so the hashes describe what was read
     # (unless a file changes while we read it).
-    identities = [describe_file(p) for p in paths]
+    if identities is None:
+        identities = [describe_file(p) for p in paths]
     out_path = Path(out_path)
     temps: list[Path] = []
     sentences = words = wrapped = 0
@@ -261,7 +266,7 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
         pass
     for old in work.glob("corpus-*.*"):  # one prepared corpus per run name is enough
         old.unlink(missing_ok=True)
-    prepared = prepare_corpus(files, out, **options)
+    prepared = prepare_corpus(files, out, identities=identities, **options)
     try:
         figures.write_text(json.dumps(prepared), encoding="utf-8")
     except OSError as exc:  # not reusable next time: costs time, never the run
