@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -451,15 +450,11 @@ def count_corpus(
 
     >>> # corpus "b a b\\nc b a"  ->  tokens ('[PAD]', '[UNK]', 'b', 'a', 'c'), counts (None, None, 3, 2, 1)
     """
-    from pipeline.sources.corpus import iter_sentences
+    from pipeline.sources.corpus import count_tokens
 
     paths = [Path(f) for f in files]
     source = {"kind": "corpus", "files": [describe_file(p) for p in paths], "lowercase": lowercase}
-    counter: Counter[str] = Counter()  # a dict: keeps first-appearance order
-    sentences = 0
-    for tokens in iter_sentences(paths, lowercase=lowercase, encoding=encoding, errors=encoding_errors):
-        sentences += 1
-        counter.update(tokens)
+    counter, sentences = count_tokens(paths, lowercase=lowercase, encoding=encoding, errors=encoding_errors)
     n_tokens = sum(counter.values())
     if n_tokens == 0:
         raise DataError(
