@@ -136,6 +136,46 @@ def test_segments_start_where_gensim_workers_start_reading(tmp_path):
     assert stats["batches"] == 6 and stats["gensim_total_words"] == 6 * BATCH_FILE_WORDS - 3
 
 
+def test_block_packing_writes_what_line_by_line_writing_writes(tmp_path, monkeypatch):
+    """Prepared file and figures are byte-identical whether blocks pass through or are rebuilt line by line."""
+    import pipeline.sources.corpus as corpus
+
+    src = tmp_path / "in.txt"
+    lengths = [3, 0, 9_000, 1_500, 12_000, 7, 9_999, 1, 10_000, 20_000, 2]
+    src.write_text("\n".join(random_lines(6, lengths)) + "\n", encoding="utf-8")
+    monkeypatch.setattr(corpus, "_BLOCK_BYTES", 4096)  # lines of every length cross blocks
+    fast = prepare_corpus([src], tmp_path / "fast.txt", workers=2)
+    monkeypatch.setattr(corpus, "_normalised", lambda *a: None)
+    slow = prepare_corpus([src], tmp_path / "slow.txt", workers=2)
+    assert (tmp_path / "fast.txt").read_bytes() == (tmp_path / "slow.txt").read_bytes()
+    assert {**fast, "path": ""} == {**slow, "path": ""}
+    assert fast["lines_wrapped"] == 3 and fast["words"] == sum(lengths)
+    lines = [line.split() for line in (tmp_path / "fast.txt").read_text(encoding="utf-8").splitlines()]
+    assert [w for line in lines for w in line] == " ".join(random_lines(6, lengths)).split()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_vocabulary_counted_while_preparing_is_gensims_own(tmp_path, long_line_corpus, workers):
+    """build_vocab_from_freq on our counts == build_vocab(corpus_file=...) on the prepared file, and so is training."""
+    from gensim.models import Word2Vec
+
+    stats = prepare_corpus([long_line_corpus], tmp_path / "c.txt", workers=workers)
+    params = dict(vector_size=8, min_count=3, sample=1e-2, workers=1, seed=5, epochs=1)
+    theirs = Word2Vec(**params)
+    theirs.build_vocab(corpus_file=str(tmp_path / "c.txt"))
+    ours = Word2Vec(**params)
+    ours.build_vocab_from_freq(dict(stats["vocab_counts"]), corpus_count=stats["gensim_total_examples"])
+    assert ours.wv.index_to_key == theirs.wv.index_to_key and len(ours.wv) == len(VOCAB)
+    for attr in ("count", "sample_int"):
+        np.testing.assert_array_equal(ours.wv.expandos[attr], theirs.wv.expandos[attr])
+    assert sum(n for _, n in stats["vocab_counts"]) == stats["words"] == theirs.corpus_total_words
+    np.testing.assert_array_equal(ours.wv.vectors, theirs.wv.vectors)  # seeded from the same vocabulary
+    for model in (ours, theirs):
+        model.train(corpus_file=str(tmp_path / "c.txt"), total_words=stats["gensim_total_words"],
+                    total_examples=stats["gensim_total_examples"], epochs=1)
+    np.testing.assert_array_equal(ours.wv.vectors, theirs.wv.vectors)
+
+
 # --------------------------------------------------------------------------- the vectors
 
 
