@@ -41,6 +41,8 @@ RESERVED_RULE = "reserved"
 
 _DIGIT = re.compile(r"\d")  # on str patterns \d is any Unicode decimal digit (category Nd)
 _ASCII_DIGITS = str.maketrans("0123456789", "##########")  # the digits rule, for ASCII words
+# bytes.translate table: ASCII upper case to lower case and digits to "#" (see wanted_predicate)
+_ASCII_PREFILTER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"abcdefghijklmnopqrstuvwxyz##########")
 
 
 def _exact(token: str) -> str:
@@ -197,6 +199,14 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
         return out
 
     wanted.many = many  # type: ignore[attr-defined]  # the vector readers use it for whole chunks of words
+    # For the readers' bytes: an ASCII word can be wanted only if its lower-cased, digits-to-"#" form
+    # is that of some key (each rule's form of an ASCII word is ASCII and maps to it). One set lookup
+    # per word then rules out nearly every row of a large file before its word is even decoded.
+    # Only ASCII keys can match; one that holds a "\n" (never a word of a vectors file) splits apart
+    # here, which at worst lets a few more words through to `many`.
+    ascii_keys = "\n".join(k for _, ks in checks for k in ks if k.isascii()).encode("ascii")
+    prefilter_keys = frozenset(ascii_keys.translate(_ASCII_PREFILTER).split(b"\n"))
+    wanted.ascii_prefilter = (_ASCII_PREFILTER, prefilter_keys)  # type: ignore[attr-defined]
     return wanted
 
 

@@ -193,3 +193,28 @@ def test_bulk_wanted_test_agrees_with_the_word_by_word_one():
         assert keep.many(words) == [keep(w) for w in words], rules
         ascii_words = [w for w in words if w.isascii()]
         assert keep.many(ascii_words) == [keep(w) for w in ascii_words], rules  # the all-ASCII fast path
+
+
+PREFILTER_ALPHABET = "aAzZ09#_K\u212a\u0130i\u00df"  # with non-ASCII tokens whose lower case is ASCII (Kelvin sign)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tokens=st.lists(st.text(alphabet=PREFILTER_ALPHABET, min_size=1, max_size=4), max_size=8),
+    words=st.lists(st.text(alphabet="aAzZ09#_Kki", min_size=1, max_size=4), max_size=30),
+    rules=st.lists(st.sampled_from(ALIGN_RULES), min_size=1, max_size=4, unique=True),
+)
+def test_ascii_prefilter_never_drops_a_wanted_word(tokens, words, rules):
+    """Readers drop an ASCII row whose prefilter form is not a key, before decoding it: never a wanted one."""
+    keep = wanted_predicate(tokens, rules)
+    table, keys = keep.ascii_prefilter
+    for w in words:
+        if keep(w):
+            assert w.encode("ascii").translate(table) in keys, (w, tokens, rules)
+
+
+def test_ascii_prefilter_rules_out_words_no_rule_could_match():
+    keep = wanted_predicate(["Apple", "x1999"], ["exact", "lower", "digits"])
+    table, keys = keep.ascii_prefilter
+    passed = [w for w in ["APPLE", "apple", "x2024", "X1999", "pear", "x19", "Apples"] if w.encode().translate(table) in keys]
+    assert passed == ["APPLE", "apple", "x2024", "X1999"]

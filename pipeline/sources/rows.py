@@ -69,6 +69,8 @@ class _Rows:
         self.path = path
         self.keep = keep
         self.keep_many = None if keep is None else _many(keep)
+        # (translate table, keys): an ASCII word can be kept only if word.translate(table) is a key.
+        self.prefilter: tuple[bytes, frozenset[bytes]] | None = getattr(keep, "ascii_prefilter", None)
         self.encoding = encoding
         self.binary = binary
         self.dim = 0  # set by the reader once the header or first row says it
