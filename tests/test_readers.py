@@ -456,6 +456,26 @@ def test_wanted_gives_exactly_the_subset(tmp_path, fmt, as_callable):
     assert v.stats["rows_read"] == 12
 
 
+def test_wanted_predicate_reads_the_rows_its_test_keeps_in_ascii_and_other_chunks(tmp_path, monkeypatch):
+    """The readers' bytes prefilter (ASCII chunks) and the decoded test (other chunks) keep the same rows."""
+    import pipeline.sources.text_scan as text_scan
+    from pipeline.align import wanted_predicate
+
+    words = [f"W{i}" for i in range(60)] + ["straße", "STRASSE", "x12", "X99", "ｗ3", "k\u212a"] + [f"w{i}" for i in range(60)]
+    data = text_bytes(words, np.arange(len(words) * 3, dtype=np.float32).reshape(-1, 3) / 8)
+    path = write(tmp_path, "v.txt", data)
+    monkeypatch.setattr(text_scan, "_CHUNK_BYTES", 64)  # ASCII chunks and chunks with non-ASCII words
+    keep = wanted_predicate(["w7", "W30", "strasse", "X00", "w3", "kk"], ["exact", "lower", "casefold", "digits"])
+    v = read_vectors(path, "glove", wanted=keep)
+    plain = read_vectors(path, "glove", wanted=lambda w: keep(w))  # no prefilter: every word decoded and tested
+    full = read_vectors(path, "glove")
+    expected = [w for w in full.words if keep(w)]
+    assert list(v.words) == list(plain.words) == expected
+    assert {"X99", "straße", "ｗ3", "w3"} <= set(expected)  # digits, casefold, NFKC
+    np.testing.assert_array_equal(v.matrix, full.matrix[[full.words.index(w) for w in expected]])
+    assert v.stats["rows_unwanted"] == plain.stats["rows_unwanted"] == len(words) - len(expected)
+
+
 def test_wanted_nothing_gives_an_empty_matrix_of_the_right_width(tmp_path):
     v = read_vectors(write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX)), wanted=set())
     assert v.words == () and v.matrix.shape == (0, 5)
@@ -800,3 +820,13 @@ def test_bz2_cut_short(tmp_path):
 def test_utf16_file_is_refused(tmp_path):
     err = error_of(DataError, write(tmp_path, "v.txt", "the 1 2\n".encode("utf-16")))
     assert "binary" in str(err)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=80).map(lambda b: b.replace(b"\x00", b" ")), cuts=st.lists(st.integers(0, 80), max_size=10))
+def test_spaces_before_counts_like_bytes_count(data, cuts):
+    from pipeline.sources.text_scan import _spaces_before
+
+    positions = np.array(sorted(min(c, len(data)) for c in cuts + [0]), dtype=np.int64)
+    got = _spaces_before(np.frombuffer(data, dtype=np.uint8), positions)
+    assert got.tolist() == [data.count(b" ", 0, p) for p in positions.tolist()]
