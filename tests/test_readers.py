@@ -830,3 +830,24 @@ def test_spaces_before_counts_like_bytes_count(data, cuts):
     positions = np.array(sorted(min(c, len(data)) for c in cuts + [0]), dtype=np.int64)
     got = _spaces_before(np.frombuffer(data, dtype=np.uint8), positions)
     assert got.tolist() == [data.count(b" ", 0, p) for p in positions.tolist()]
+
+
+@pytest.mark.parametrize("compress", [None, "gz"])
+@pytest.mark.parametrize("chunk", [5, 64, 1000])
+def test_any_chunk_size_reads_the_same_rows_and_line_numbers(tmp_path, monkeypatch, compress, chunk):
+    """Chunks shorter than a line, and chunks cutting lines anywhere, in plain files (sought back) and gzip."""
+    import pipeline.sources.text_scan as text_scan
+
+    words = [f"w{i}" for i in range(40)]
+    matrix = np.arange(40 * 30, dtype=np.float32).reshape(40, 30) / 7  # rows of ~300 bytes
+    path = write(tmp_path, "v.txt", b"\xef\xbb\xbf" + text_bytes(words, matrix), compress)
+    whole = read_vectors(path)
+    monkeypatch.setattr(text_scan, "_CHUNK_BYTES", chunk)
+    v = read_vectors(path)
+    assert v.words == whole.words == tuple(words)
+    np.testing.assert_array_equal(v.matrix, whole.matrix)
+    assert v.stats == whole.stats
+    kept = read_vectors(path, wanted={"w3", "w39"})
+    np.testing.assert_array_equal(kept.matrix, whole.matrix[[3, 39]])
+    bad = write(tmp_path, "bad.txt", text_bytes(words, matrix).replace(b"\nw33 ", b"\nw33 1 "), compress)
+    assert_line(error_of(DataError, bad), 34)

@@ -12,6 +12,7 @@ scan on each half of a large file.
 from __future__ import annotations
 
 import codecs
+import io
 import itertools
 import logging
 import os
@@ -72,7 +73,11 @@ def _line_chunks(
 
     Reads ``_CHUNK_BYTES`` at a time (up to byte ``stop`` of a plain file if given);
     a damaged compressed stream becomes DataError. ``skip_bom``: drop a UTF-8 BOM at the start.
+    The part line at the end of a chunk starts the next one: a plain file is sought
+    back to it (no copy of the next chunk to put the two together), a compressed
+    stream, which cannot seek back cheaply, keeps it and joins it to the next read.
     """
+    rewind = isinstance(fh, io.BufferedReader) and fh.seekable()  # a plain file (not a pipe)
     carry = b""
     first = True
     left = stop
@@ -99,7 +104,13 @@ def _line_chunks(
         if end == 0:
             carry = buf  # one line longer than a chunk: read on
             continue
-        carry = buf[end:]
+        if rewind and end < len(buf):
+            fh.seek(end - len(buf), io.SEEK_CUR)  # the newline is in `data`: the part line is read again
+            if left is not None:
+                left += len(buf) - end
+            carry = b""
+        else:
+            carry = buf[end:]
         yield buf, end, False
 
 
