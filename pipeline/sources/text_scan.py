@@ -232,20 +232,18 @@ class _TextScan:
             if cap is not None and cap - self.rows_read <= limit and cap - self.rows_read < len(nonblank):
                 limit, limit_why = cap - self.rows_read, why
 
-        nb_starts = starts[nonblank[:limit]].tolist()
-        nb_ends = stripped[nonblank[:limit]].tolist()
-        if nb_starts and self.first_row is None:
-            s, e = nb_starts[0], nb_ends[0]
+        nb_starts, nb_ends = starts[nonblank[:limit]], stripped[nonblank[:limit]]
+        if len(nb_starts) and self.first_row is None:
+            s, e = int(nb_starts[0]), int(nb_ends[0])
             self.first_row = (lineno0 + int(nonblank[0]), buf[s:e])
             if self.count is None:
                 self.rows.dim = buf.count(b" ", s, e)
                 self.dim_source = f"as on line {self.first_row[0]}"
-        n_values, seps = _spaces_per_line(
-            buf, a, np.asarray(nb_starts, dtype=np.int64), np.asarray(nb_ends, dtype=np.int64)
-        )
-        bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= np.asarray(nb_starts, dtype=np.int64)))
+        n_values, seps = _spaces_per_line(buf, a, nb_starts, nb_ends)
+        bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= nb_starts))
         upto = int(bad[0]) if len(bad) else len(nb_starts)
-        raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto], seps[:upto].tolist())))
+        seps_list = seps[:upto].tolist()
+        raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto].tolist(), seps_list)))
         linenos = (lineno0 + nonblank[:upto]).tolist()
         kept = self._prefiltered(raw_words, linenos)
         word_error = None
@@ -256,9 +254,8 @@ class _TextScan:
             kept = self.rows.select(words, linenos)
         if self.kept_lines is not None:
             self.kept_lines.extend(linenos[i] for i in kept)
-        seps_list, ends_list = seps.tolist(), nb_ends
-        for i in kept:
-            self.rows.add(buf[seps_list[i] + 1:ends_list[i]], linenos[i])
+        for i, end in zip(kept, nb_ends[kept].tolist()):
+            self.rows.add(buf[seps_list[i] + 1:end], linenos[i])
         self.rows_read += upto
 
         if word_error is not None:
