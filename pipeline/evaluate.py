@@ -53,6 +53,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,10 @@ COSMUL_EPSILON = 1e-3  # Levy & Goldberg (2014), section 6
 # terms in different orders and so round differently. Such errors grow like
 # sqrt(d) (a random walk of roundings) and with the partial sums, so with the
 # cosine s itself. Measured against gensim (300-d random and Word2Vec vectors,
-# 6 to 80 million cosines each; also 50-d and 1000-d), the largest differences
-# were 1.25e-6 near s = 0.9 and 2.4e-7 for |s| < 0.4, at most 0.3 of the
-# allowance _COSINE_SPREAD * sqrt(d) * u * (|s| + 0.1), u = 2**-24 (5.7e-6 at
-# s = 1, d = 300). The worst case provable for any order of summation, d u =
+# 6 to 80 million cosines each), the largest differences were 1.25e-6 near
+# s = 0.9 and 2.4e-7 for |s| < 0.4, at most 0.3 of the allowance
+# _COSINE_SPREAD * sqrt(d) * u * (|s| + 0.1), u = 2**-24 (5.7e-6 at s = 1,
+# d = 300); at 50-d they reached about 0.5 of it, at 1000-d less than 0.3. The worst case provable for any order of summation, d u =
 # 1.8e-5 at d = 300, needs every rounding to go the same way.
 _COSINE_SPREAD = 5.0
 _ROUNDOFF = 2.0**-24  # float32 unit roundoff: one rounding moves a value by at most this, relatively
@@ -88,9 +89,9 @@ def _cosine_slack(dim: int, cosines: np.ndarray | float) -> np.ndarray:
     return _COSINE_SPREAD * np.sqrt(dim) * _ROUNDOFF * (np.abs(cosines) + 0.1)
 
 
-_NEIGHBOUR_BATCH = 256  # queries per product: measured fastest; more only adds memory
-_BLOCK_FLOATS = 1 << 21  # scores of one (queries x rows) block, 8 MB: they stay in cache while we select from them
-_CHUNK = 16  # scores per chunk when bounding a query's k-th best score by the maxima of chunks
+_NEIGHBOUR_BATCH = 1024  # queries per product: a block of rows is normalised once for all of them
+_BLOCK_FLOATS = 1 << 21  # scores of one (rows x queries) block, 8 MB: they stay in cache while we select from them
+_SLABS = 16  # slabs of rows per block of scores; a chunk (one row of each) is looked into if its maximum may count
 
 Neighbours = dict[str, list[tuple[str, float]]]
 
@@ -111,10 +112,24 @@ def unit_normalise(vectors: np.ndarray) -> np.ndarray:
 def _safe_norms(vectors: np.ndarray) -> np.ndarray:
     # np.linalg.norm is what gensim's fill_norms uses, so unit vectors match it bit for bit;
     # it computes row by row, so blocks of rows give the same bits without a temporary the size of `vectors`.
+    # Half of the blocks go to a second thread (numpy lets go of the GIL in its loops): the norms of
+    # 400,000 rows take 37 ms in one thread, 20 ms in two, before any product keeps both cores busy.
     norms = np.empty(len(vectors), dtype=vectors.dtype)
     step = max(1, _BLOCK_FLOATS // max(1, vectors.shape[1]))
-    for start in range(0, len(vectors), step):
-        norms[start:start + step] = np.linalg.norm(vectors[start:start + step], axis=1)
+    starts = range(0, len(vectors), step)
+
+    def fill(part: range) -> None:
+        for start in part:
+            norms[start:start + step] = np.linalg.norm(vectors[start:start + step], axis=1)
+
+    half = len(starts) // 2
+    if half:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = pool.submit(fill, starts[half:])
+            fill(starts[:half])
+            other.result()
+    else:
+        fill(starts)
     norms[norms == 0] = 1  # a zero row then scores 0 instead of nan
     return norms
 
@@ -221,8 +236,8 @@ def nearest_neighbours(
     logger.debug("neighbours: %d of %d queries had a near-tie and were recomputed one by one",
                  rechecked, len(found))
     return {
-        query: [(words[i], float(s)) for i, s in zip(idx, sc) if s != -np.inf]
-        for query, idx, sc in zip(found, top, top_scores)
+        query: [(words[i], s) for i, s in zip(idx, sc) if s != -np.inf]
+        for query, idx, sc in zip(found, top.tolist(), top_scores.tolist())
     }
 
 
@@ -239,36 +254,43 @@ def _nearest(
     with gensim's own product (:meth:`_Searched.exact_cosines`) and ranked with
     its partial sort (:func:`_gensim_top`), exact ties included.
 
-    The rows are scored a block at a time against every query, ``batch_size``
-    queries (at most 256) per product: the block stays in cache for all of them,
+    The rows are scored a block at a time against ``batch_size`` queries (at most
+    ``_NEIGHBOUR_BATCH``) per product, a row of scores per searched row: each block
+    of rows is normalised once for all queries, the chunk maxima :func:`_select`
+    starts from are elementwise maxima of long contiguous runs (2-3x cheaper than
+    with a row of scores per query; the product itself is a little faster too),
     and each block of scores is small enough to select from while it is in cache.
     """
     n, m = len(searched.vectors), len(directions)
     keep = min(k + 1, n)  # one more than asked: only its gap to the k-th says the k-th is right
-    best_val = np.full((m, keep), -np.inf, dtype=np.float32)
-    best_idx = np.full((m, keep), n, dtype=np.int64)
+    best = _BestSoFar.empty(m, keep, n)
     if not n or not m:
-        return best_idx[:, :k], best_val[:, :k], 0
+        return best.idx[:, :k], best.val[:, :k], 0
+    dim = searched.vectors.shape[1]
     batch = max(1, min(batch_size, _NEIGHBOUR_BATCH, m))
-    # Rows per block, in whole chunks: scores of ~_BLOCK_FLOATS, unit rows of at most twice that.
-    per_row = max(batch, searched.vectors.shape[1] // 2)
-    width = min(-(-n // _CHUNK), max(keep, _BLOCK_FLOATS // per_row // _CHUNK)) * _CHUNK
-    scores = np.empty((batch, width), dtype=np.float32)
-    unit_rows = np.empty((width, searched.vectors.shape[1]), dtype=np.float32)
+    # Rows per block, whole slabs of at least `keep` chunks: scores of ~_BLOCK_FLOATS, unit rows of at most twice that.
+    width = min(-(-n // _SLABS), max(keep, _BLOCK_FLOATS // max(batch, dim // 2) // _SLABS)) * _SLABS
+    scores = np.empty(width * batch, dtype=np.float32)
+    unit_rows = np.empty((width, dim), dtype=np.float32)
     inverse = np.float32(1) / searched.norms
+    batches = [(first, np.ascontiguousarray(directions[first:first + batch].T)) for first in range(0, m, batch)]
     for start in range(0, n, width):
         stop = min(n, start + width)
         # Unit rows, so the products need no division; this rounds differently from
         # gensim's dot-then-divide by an ulp or so, which _cosine_slack allows for.
         rows = np.multiply(searched.vectors[start:stop], inverse[start:stop, None], out=unit_rows[:stop - start])
-        for first in range(0, m, batch):
-            span = slice(first, first + batch)
-            block = scores[:len(directions[span]), :-(-(stop - start) // _CHUNK) * _CHUNK]
-            np.matmul(directions[span], rows.T, out=block[:, :stop - start])
-            block[:, stop - start:] = -np.inf  # the last block, padded to whole chunks: scores that never win
-            _merge_block(block, start, own[span], best_idx[span], best_val[span])
+        padded = -(-(stop - start) // _SLABS) * _SLABS
+        for first, columns in batches:
+            block = scores[:padded * columns.shape[1]].reshape(padded, -1)
+            np.matmul(rows, columns, out=block[:stop - start])
+            block[stop - start:] = -np.inf  # the last block, padded to whole slabs: scores that never win
+            _select(block, start, own[first:first + batch], best, first)
+        if best.waiting >= m:  # more candidates than queries: time to raise the floors
+            best.merge()
+    best.merge()
 
-    slack = _cosine_slack(searched.vectors.shape[1], best_val)
+    best_idx, best_val = best.idx, best.val
+    slack = _cosine_slack(dim, best_val)
     with np.errstate(invalid="ignore"):  # -inf - -inf: no more rows, nothing to decide
         close = np.flatnonzero((best_val[:, :-1] - best_val[:, 1:] < slack[:, :-1] + slack[:, 1:]).any(axis=1))
     for i in close:
@@ -279,41 +301,98 @@ def _nearest(
     return best_idx[:, :k], best_val[:, :k], len(close)
 
 
-def _merge_block(block: np.ndarray, start: int, own: np.ndarray, best_idx: np.ndarray, best_val: np.ndarray) -> None:
-    """Merge a block of scores (rows ``start`` on) into each query's running best, in place; ties to the lower row.
+@dataclass
+class _BestSoFar:
+    """Each query's ``keep`` best rows so far, best first (ties: the lower row), and candidates not merged yet."""
 
-    Only chunks whose maximum reaches the ``keep``-th best score held so far are
-    looked into. While fewer are held, that floor is the ``keep``-th largest chunk
-    maximum: ``keep`` chunks whose maxima are at least x hold ``keep`` scores at
-    least x. A chunk is every ``width / _CHUNK``-th score of a row, so that the
-    maxima are an elementwise ``maximum`` of ``_CHUNK`` contiguous runs: about two
-    passes over the scores where ``argpartition`` takes dozens. ``block`` has a
-    multiple of ``_CHUNK`` columns; its own-row entries are overwritten.
+    idx: np.ndarray  # (queries, keep) int64 rows; n where there is none yet
+    val: np.ndarray  # (queries, keep) float32 scores; -inf where there is none yet
+    floor: np.ndarray  # (queries,) the keep-th best score at the last merge: a later score below it never counts
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)  # (queries, rows, scores)
+    waiting: int = 0  # how many candidates are pending
+
+    @classmethod
+    def empty(cls, m: int, keep: int, n: int) -> _BestSoFar:
+        return cls(np.full((m, keep), n, dtype=np.int64), np.full((m, keep), -np.inf, dtype=np.float32),
+                   np.full(m, -np.inf, dtype=np.float32))
+
+    def add(self, queries: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        """Candidates for the best rows of ``queries`` (each query's in row order), to merge later in one go."""
+        self.pending.append((queries, rows, values))
+        self.waiting += len(queries)
+
+    def merge(self) -> None:
+        """Merge the pending candidates into the best rows of their queries, and raise those queries' floors.
+
+        One stable sort, by query and then by score descending, of the held rows
+        (first) and the candidates (later rows, in row order), so that ties keep the
+        lower row. Only queries with a candidate take part. Merging a few blocks'
+        candidates at once costs less than one merge per block, and the floors it
+        leaves lower meanwhile only let a few more candidates through.
+        """
+        if not self.pending:
+            return
+        queries, rows, values = (np.concatenate(parts) for parts in zip(*self.pending))
+        self.pending, self.waiting = [], 0
+        keep = self.val.shape[1]
+        hot = np.unique(queries)
+        group = np.concatenate([np.repeat(np.arange(len(hot)), keep), np.searchsorted(hot, queries)])
+        idx = np.concatenate([self.idx[hot].ravel(), rows])
+        val = np.concatenate([self.val[hot].ravel(), values])
+        order = np.argsort(_group_then_descending(group, val), kind="stable")
+        group, idx, val = group[order], idx[order], val[order]
+        rank = np.arange(len(group)) - np.searchsorted(group, group)  # position within its query's run
+        first = rank < keep
+        self.idx[hot[group[first]], rank[first]] = idx[first]
+        self.val[hot[group[first]], rank[first]] = val[first]
+        self.floor[hot] = self.val[hot, -1]
+
+
+def _group_then_descending(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """uint64 sort keys: by ``group`` (non-negative, < 2**32), then by the float32 ``values``, largest first.
+
+    One key sorts several times faster than ``np.lexsort`` on two. A float32's
+    bits, read as an int32 and with the non-sign bits of negatives flipped, order
+    as the floats do (-0.0 just below 0.0, -inf lowest); inverting them reverses
+    that order, and flipping the sign bit makes it the order of unsigned ints.
+
+    >>> keys = _group_then_descending(np.array([1, 0, 0, 0]), np.array([5, -1, 2, -np.inf], dtype=np.float32))
+    >>> np.argsort(keys).tolist()
+    [2, 1, 3, 0]
     """
-    b, keep = best_val.shape
-    queries = np.arange(b)
-    mine = (own >= start) & (own < start + block.shape[1])
-    block[queries[mine], own[mine] - start] = -np.inf  # never a word's own neighbour
-    chunks = block.reshape(b, _CHUNK, -1)  # [q, i, j]: the score of row start + i * n_chunks + j
-    maxima = chunks.max(axis=1)
-    floor = best_val[:, -1]
+    bits = values.view(np.int32)
+    ascending = bits ^ ((bits >> 31) & 0x7FFFFFFF)
+    descending = (~ascending).view(np.uint32) ^ np.uint32(1 << 31)
+    return (group.astype(np.uint64) << np.uint64(32)) | descending.astype(np.uint64)
+
+
+def _select(block: np.ndarray, start: int, own: np.ndarray, best: _BestSoFar, first: int) -> None:
+    """Add the candidates of a block of scores to ``best``: the scores reaching their query's floor.
+
+    ``block[r, q]`` is the score of row ``start + r`` for query ``first + q``; it
+    has whole slabs of rows, and its own-row entries are overwritten. Row ``j`` of
+    each of the ``_SLABS`` slabs form chunk ``j``, so the chunks' maxima are an
+    elementwise ``maximum`` of the slabs: one pass over the scores, at the speed of
+    reading them, where ``argpartition`` would take dozens. Only chunks whose
+    maximum reaches the floor are looked into, and only queries with such a chunk.
+    While a query holds fewer than ``keep`` rows, its floor is the ``keep``-th
+    largest chunk maximum instead: ``keep`` chunks whose maxima are at least x hold
+    ``keep`` scores at least x.
+    """
+    b = block.shape[1]
+    inside = np.flatnonzero((own >= start) & (own < start + len(block)))
+    block[own[inside] - start, inside] = -np.inf  # never a word's own neighbour
+    slabs = block.reshape(_SLABS, -1, b)  # [i, j, q]: the score of row start + i * chunks + j
+    maxima = slabs.max(axis=0)  # [j, q]
+    floor = best.floor[first:first + b]
     if np.isneginf(floor).any():  # fewer than `keep` rows held yet
-        floor = np.maximum(floor, _kth_largest(maxima, keep))
-    q, chunk = np.nonzero(maxima >= floor[:, None])
-    if not len(q):
-        return
-    values = chunks[q, :, chunk]  # (candidate chunks, _CHUNK)
-    hit, offset = np.nonzero(values >= floor[q, None])
-    # merge the new candidates into the running best: by score descending, then by row
-    q = np.concatenate([np.repeat(queries, keep), q[hit]])
-    idx = np.concatenate([best_idx.ravel(), start + offset * maxima.shape[1] + chunk[hit]])
-    val = np.concatenate([best_val.ravel(), values[hit, offset]])
-    order = np.lexsort((idx, -val, q))
-    q, idx, val = q[order], idx[order], val[order]
-    rank = np.arange(len(q)) - np.searchsorted(q, q)  # position within its query's run
-    first = rank < keep
-    best_idx[q[first], rank[first]] = idx[first]
-    best_val[q[first], rank[first]] = val[first]
+        floor = np.maximum(floor, _kth_largest(maxima.T, best.val.shape[1]))
+    hot = np.flatnonzero(maxima.max(axis=0) >= floor)
+    chunk, h = np.nonzero(maxima[:, hot] >= floor[hot])
+    q = hot[h]
+    values = slabs[:, chunk, q]  # [i, candidate chunk]
+    slab, c = np.nonzero(values >= floor[q])  # slab-major: in row order for each query
+    best.add(first + q[c], start + slab * maxima.shape[0] + chunk[c], values[slab, c])
 
 
 def _kth_largest(values: np.ndarray, k: int) -> np.ndarray:
@@ -350,11 +429,19 @@ def _gensim_top(scores: np.ndarray, topn: int, exclude: Sequence[int]) -> np.nda
 
 
 def _first_rows(words: Sequence[str], wanted: set[str]) -> dict[str, int]:
-    """The first row of each ``wanted`` word that is in ``words`` (a few queries need no index of all words)."""
+    """The first row of each ``wanted`` word that is in ``words`` (a few queries need no index of all words).
+
+    Stops once every wanted word is found: probes are mostly frequent words, near the top.
+
+    >>> _first_rows(["a", "b", "a", "c"], {"a", "c", "zz"})
+    {'a': 0, 'c': 3}
+    """
     first: dict[str, int] = {}
     for i, w in enumerate(words):
         if w in wanted and w not in first:
             first[w] = i
+            if len(first) == len(wanted):
+                break
     return first
 
 

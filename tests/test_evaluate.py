@@ -152,7 +152,8 @@ def test_nearest_neighbours_near_tie_is_settled_as_gensim_does():
 
 @pytest.fixture
 def tiny_blocks(monkeypatch):
-    """Blocks of 16 x 16 scores and 4 queries per product: queries span several batches, rows many blocks."""
+    """Blocks of a few hundred scores (at least `keep` chunks of rows) and at most 4 queries per product:
+    queries span several batches, rows many blocks."""
     monkeypatch.setattr(ev, "_BLOCK_FLOATS", 16 * 16)
     monkeypatch.setattr(ev, "_NEIGHBOUR_BATCH", 4)
 
@@ -188,6 +189,72 @@ def test_exact_ties_come_out_in_gensims_order(tiny_blocks, restrict_vocab):
         theirs = kv.most_similar(q, topn=7, restrict_vocab=restrict_vocab or None)
         assert [w for w, _ in ours[q]] == [w for w, _ in theirs], q
         np.testing.assert_allclose([s for _, s in ours[q]], [s for _, s in theirs], atol=1e-6)
+
+
+def exactly_representable(n: int, dim: int, seed: int) -> np.ndarray:
+    """Rows of four entries +-1 and the rest 0: every norm is 2, so unit vectors (+-0.5) and their dot
+    products (multiples of 0.25) come out exact in any order of summation, and most scores tie exactly."""
+    rng = np.random.default_rng(seed)
+    vectors = np.zeros((n, dim), dtype=np.float32)
+    for row in vectors:
+        row[rng.choice(dim, 4, replace=False)] = rng.choice([-1.0, 1.0], 4)
+    return vectors
+
+
+@pytest.mark.parametrize(("block_floats", "batch", "restrict_vocab"), [
+    (16 * 16, 4, 0),  # blocks of `keep` chunks: many blocks, batches and merges
+    (16 * 16, 4, 333),  # a ragged last block; most queries lie beyond the searched rows
+    (16 * 16, 4, 100),  # fewer chunks than `keep`: no floor from chunk maxima, every score a candidate
+    (1 << 12, 64, 0),
+    (1 << 21, 1024, 0),  # the real sizes: one block
+])
+def test_blocked_selection_keeps_the_best_rows_and_the_lower_row_of_a_tie(monkeypatch, block_floats, batch,
+                                                                           restrict_vocab):
+    # Exact scores, so our batched cosines are the true ones: the blocked selection alone (no
+    # recomputation) must give, per query, the rows sorted by score and then by row, its own row left out.
+    monkeypatch.setattr(ev, "_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(ev, "_NEIGHBOUR_BATCH", batch)
+    monkeypatch.setattr(ev, "_COSINE_SPREAD", 0.0)
+    vectors = exactly_representable(1000, 8, seed=7)
+    n = restrict_vocab or len(vectors)
+    own = np.r_[np.arange(0, 1000, 17), [998, 999]]
+    directions = _query_direction(unit_normalise(vectors[own]), 1.0)
+    top, scores, rechecked = ev._nearest(_Searched.of(vectors, n), directions, own, 9, 1024)
+    assert rechecked == 0
+    exact = directions.astype(np.float64) @ unit_normalise(vectors[:n]).T.astype(np.float64)
+    for i, row in enumerate(own):
+        candidates = np.setdiff1d(np.arange(n), [row])
+        expected = candidates[np.lexsort((candidates, -exact[i, candidates]))][:9]
+        assert top[i].tolist() == expected.tolist(), i
+        assert scores[i].tolist() == exact[i, expected].tolist()
+    assert len({s for row in scores.tolist() for s in row}) < 5  # few distinct scores: ties everywhere
+
+
+def test_merge_keys_sort_by_group_then_score_descending():
+    rng = np.random.default_rng(3)
+    values = rng.choice(np.array([-np.inf, -1.5, -0.25, 0.0, 1e-30, 0.25, 3.0, np.inf], dtype=np.float32), 500)
+    values[:100] = rng.standard_normal(100).astype(np.float32)
+    group = rng.integers(0, 7, 500)
+    order = np.argsort(ev._group_then_descending(group, values), kind="stable")
+    assert order.tolist() == np.lexsort((-values, group)).tolist()  # lexsort is stable too: ties by position
+
+
+def test_norms_computed_in_two_threads_are_gensims(monkeypatch):
+    # Several blocks of rows, so that half of them are computed in the second thread.
+    monkeypatch.setattr(ev, "_BLOCK_FLOATS", 50 * 7)
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((1003, 50)).astype(np.float32)
+    vectors[[0, 500, 1002]] = 0
+    kv = keyed_vectors([f"w{i}" for i in range(len(vectors))], vectors)
+    kv.fill_norms()
+    expected = kv.norms.copy()
+    expected[[0, 500, 1002]] = 1  # a zero row is divided by 1, not 0
+    np.testing.assert_array_equal(_Searched.of(vectors, len(vectors)).norms, expected)
+
+
+def test_first_rows_of_the_queries():
+    assert ev._first_rows(["a", "b", "a", "c", "b"], {"b", "a", "zz"}) == {"a": 0, "b": 1}  # first of a repeat
+    assert ev._first_rows(["a", "b", "a", "c"], {"a", "c"}) == {"a": 0, "c": 3}  # the last one found too
 
 
 def test_default_probes():
