@@ -832,6 +832,20 @@ def test_spaces_before_counts_like_bytes_count(data, cuts):
     assert got.tolist() == [data.count(b" ", 0, p) for p in positions.tolist()]
 
 
+def test_spaces_before_with_reused_scratch_arrays():
+    # A scan lends the same work arrays to every chunk: what a longer chunk left in them
+    # (spaces past the end of a shorter one) must not count.
+    from pipeline.sources.text_scan import _Scratch, _spaces_before
+
+    scratch = _Scratch()
+    rng = np.random.default_rng(5)
+    for n in (100, 3, 64, 0, 97, 250, 8):
+        data = rng.choice(np.frombuffer(b" ab", np.uint8), n).tobytes()
+        positions = np.array(sorted(rng.integers(0, n + 1, 6).tolist() + [n]), dtype=np.int64)
+        got = _spaces_before(np.frombuffer(data, dtype=np.uint8), positions, scratch)
+        assert got.tolist() == [data.count(b" ", 0, p) for p in positions.tolist()], n
+
+
 @pytest.mark.parametrize("compress", [None, "gz"])
 @pytest.mark.parametrize("chunk", [5, 64, 1000])
 def test_any_chunk_size_reads_the_same_rows_and_line_numbers(tmp_path, monkeypatch, compress, chunk):

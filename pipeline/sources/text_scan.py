@@ -114,7 +114,9 @@ def _line_chunks(
         yield buf, end, False
 
 
-def _spaces_per_line(buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spaces_per_line(
+    buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: _Scratch | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     r"""For each non-empty line ``buf[starts[i]:ends[i]]``: how many spaces it holds, and where its first one is.
 
     No Python-level numpy call per line (a GB of GloVe has 400,000 lines): the
@@ -129,7 +131,7 @@ def _spaces_per_line(buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.nda
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     bounds = np.empty(2 * len(starts), dtype=np.int64)
     bounds[0::2], bounds[1::2] = starts, ends
-    before = _spaces_before(a, bounds)
+    before = _spaces_before(a, bounds, scratch)
     first = np.fromiter(map(buf.find, itertools.repeat(b" "), starts.tolist(), ends.tolist()),
                         dtype=np.int64, count=len(starts))
     return before[1::2] - before[0::2], first
@@ -138,23 +140,27 @@ def _spaces_per_line(buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.nda
 _BYTE_SUM = np.uint64(0x0101010101010101)  # x * this >> 56: the sum of x's 8 bytes, if it is at most 255
 
 
-def _spaces_before(a: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def _spaces_before(a: np.ndarray, positions: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
     """How many spaces ``a[:p]`` holds, for each of the ascending ``positions`` (each at most ``len(a)``).
 
     The space flags (0/1 bytes) are read as 8-byte words, and one multiplication
     adds up a word's 8 flags, so the counts per word are an eighth of the bytes;
     they are summed between the positions' words with one ``reduceat``, and the
     flags of a position's own word before it are added with a mask. A third of
-    the time of one ``reduceat`` over the bytes themselves.
+    the time of one ``reduceat`` over the bytes themselves. ``scratch`` lends the
+    two chunk-sized temporaries.
 
     >>> _spaces_before(np.frombuffer(b"a b c  d e", np.uint8), np.array([0, 2, 7, 10])).tolist()
     [0, 1, 4, 5]
     """
     n = len(a)
-    flags = np.zeros(-(-(n + 1) // 8) * 8, dtype=np.uint8)  # padded: position n has a word too
+    scratch = scratch or _Scratch()
+    # Padded so that position n has a word too; the padding is never counted (a position's own word is masked below it).
+    flags = scratch.array("flags", -(-(n + 1) // 8) * 8, np.uint8)
     np.equal(a, 0x20, out=flags[:n].view(bool))
     words = flags.view(np.uint64)
-    per_word = (words * _BYTE_SUM) >> np.uint64(56)
+    per_word = np.multiply(words, _BYTE_SUM, out=scratch.array("per_word", len(words), np.uint64))
+    per_word >>= np.uint64(56)
     w = positions >> 3
     between = np.add.reduceat(per_word, w)  # between[j]: spaces in words w[j]..w[j+1]-1 ...
     between[:-1][w[:-1] == w[1:]] = 0  # ... except that reduceat gives per_word[w[j]] when w[j] == w[j+1]
@@ -165,6 +171,24 @@ def _spaces_before(a: np.ndarray, positions: np.ndarray) -> np.ndarray:
     shift = (positions & 7).astype(np.uint64) * np.uint64(8)
     own = (words[w] & ((np.uint64(1) << shift) - np.uint64(1))) * _BYTE_SUM >> np.uint64(56)
     return before + own.astype(np.int64)
+
+
+class _Scratch:
+    """Chunk-sized work arrays, reused from one chunk to the next.
+
+    A fresh array of a few MB comes from the system as new pages, and faulting
+    them in each time cost a third of a whole 1 GB scan; reused, they stay mapped.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, size: int, dtype: Any) -> np.ndarray:
+        """An uninitialised array of ``size`` items: a view of the one kept under ``name``, grown when too small."""
+        kept = self._arrays.get(name)
+        if kept is None or kept.size < size or kept.dtype != dtype:
+            kept = self._arrays[name] = np.empty(size + size // 8, dtype=dtype)  # room for the next, larger chunks
+        return kept[:size]
 
 
 class _TextScan:
@@ -205,6 +229,7 @@ class _TextScan:
         self.next_report = time.monotonic() + _PROGRESS_SECONDS
         self.reported = 0
         self.kept_lines: list[int] | None = None  # the line of every kept row, when asked for (a child half)
+        self.scratch = _Scratch()
 
     def header(self, line: bytes, lineno: int) -> None:
         self.count, self.rows.dim = _parse_header(line, self.path, lineno, self.fmt)
@@ -215,7 +240,7 @@ class _TextScan:
     def feed(self, buf: bytes, end: int, final: bool) -> bool:
         """Take the whole lines of ``buf[:end]``; True once ``max_rows`` stopped the reading."""
         a = np.frombuffer(buf, dtype=np.uint8, count=end)
-        ends = np.flatnonzero(a == 0x0A)
+        ends = np.flatnonzero(np.equal(a, 0x0A, out=self.scratch.array("newlines", end, bool)))
         if final and (not len(ends) or ends[-1] != end - 1):
             ends = np.append(ends, end)  # the last line has no "\n"
         starts = np.empty_like(ends)
@@ -239,7 +264,7 @@ class _TextScan:
             if self.count is None:
                 self.rows.dim = buf.count(b" ", s, e)
                 self.dim_source = f"as on line {self.first_row[0]}"
-        n_values, seps = _spaces_per_line(buf, a, nb_starts, nb_ends)
+        n_values, seps = _spaces_per_line(buf, a, nb_starts, nb_ends, self.scratch)
         bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= nb_starts))
         upto = int(bad[0]) if len(bad) else len(nb_starts)
         seps_list = seps[:upto].tolist()
