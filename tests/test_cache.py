@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
+import pytest
 
 from pipeline.cache import StageCache, file_identity, fingerprint
 from pipeline.matrix import EmbeddingMatrix
@@ -32,6 +34,16 @@ def test_file_identity_follows_content_not_name(tmp_path):
     q = tmp_path / "w.txt"
     q.write_bytes(p.read_bytes())
     assert file_identity(q)["sha256"] == second["sha256"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 6, 7, 20])
+def test_file_sha256_is_hashlibs_across_block_boundaries(tmp_path, size):
+    from pipeline.sources.files import file_sha256
+
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    for chunk in (1, 3, 7, 8 << 20):  # blocks that divide the file, that don't, and one larger than it
+        assert file_sha256(tmp_path / "f", chunk=chunk) == hashlib.sha256(data).hexdigest()
 
 
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
