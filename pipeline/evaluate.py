@@ -306,15 +306,14 @@ class _BestSoFar:
     """Each query's ``keep`` best rows so far, best first (ties: the lower row), and candidates not merged yet."""
 
     idx: np.ndarray  # (queries, keep) int64 rows; n where there is none yet
-    val: np.ndarray  # (queries, keep) float32 scores; -inf where there is none yet
-    floor: np.ndarray  # (queries,) the keep-th best score at the last merge: a later score below it never counts
+    val: np.ndarray  # (queries, keep) float32 scores; -inf where there is none yet; the last column is the floor:
+    # the keep-th best score at the last merge, which a later score must reach to count
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)  # (queries, rows, scores)
     waiting: int = 0  # how many candidates are pending
 
     @classmethod
     def empty(cls, m: int, keep: int, n: int) -> _BestSoFar:
-        return cls(np.full((m, keep), n, dtype=np.int64), np.full((m, keep), -np.inf, dtype=np.float32),
-                   np.full(m, -np.inf, dtype=np.float32))
+        return cls(np.full((m, keep), n, dtype=np.int64), np.full((m, keep), -np.inf, dtype=np.float32))
 
     def add(self, queries: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
         """Candidates for the best rows of ``queries`` (each query's in row order), to merge later in one go."""
@@ -345,7 +344,6 @@ class _BestSoFar:
         first = rank < keep
         self.idx[hot[group[first]], rank[first]] = idx[first]
         self.val[hot[group[first]], rank[first]] = val[first]
-        self.floor[hot] = self.val[hot, -1]
 
 
 def _group_then_descending(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -384,7 +382,7 @@ def _select(block: np.ndarray, start: int, own: np.ndarray, best: _BestSoFar, fi
     block[own[inside] - start, inside] = -np.inf  # never a word's own neighbour
     slabs = block.reshape(_SLABS, -1, b)  # [i, j, q]: the score of row start + i * chunks + j
     maxima = slabs.max(axis=0)  # [j, q]
-    floor = best.floor[first:first + b]
+    floor = best.val[first:first + b, -1]
     if np.isneginf(floor).any():  # fewer than `keep` rows held yet
         floor = np.maximum(floor, _kth_largest(maxima.T, best.val.shape[1]))
     hot = np.flatnonzero(maxima.max(axis=0) >= floor)
