@@ -61,7 +61,8 @@ def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
     h = hashlib.sha256()
     try:
         with open(path, "rb", buffering=0) as fh:
-            buffer = bytearray(max(1, min(chunk, os.fstat(fh.fileno()).st_size)))  # small files: a small buffer
+            # A small file gets a small buffer; a pipe or /proc file (size 0 or unknown) 64 KiB at least.
+            buffer = bytearray(min(chunk, max(os.fstat(fh.fileno()).st_size, 1 << 16)))
             view = memoryview(buffer)
             while size := fh.readinto(buffer):
                 h.update(view[:size])
