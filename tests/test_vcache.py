@@ -11,8 +11,10 @@ import bz2
 import gzip
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -105,12 +107,14 @@ def test_golden_small_file_through_the_cache(tmp_path):
     assert (first.stats["vectors_cache"], again.stats["vectors_cache"]) == ("built", "hit")
     entry = next((tmp_path / "c" / "vectors").iterdir())
     assert sorted(p.name for p in entry.iterdir()) == [
-        "done.json", "duplicates.json", "meta.json", "vectors.npy", "words.txt"
+        "done.json", "duplicates.json", "meta.json", "row_crc32.npy", "vectors.npy", "words.txt"
     ]
     assert (entry / "words.txt").read_text(encoding="utf-8") == "the\ncat\ndog"
     assert json.loads((entry / "duplicates.json").read_text()) == ["the"]
     stored = np.load(entry / "vectors.npy", allow_pickle=False)
     assert stored.dtype == np.float32 and stored.tolist() == [[0.5, -1.0], [1.25, 0.0], [2.0, 3.0]]
+    expected_crc = [zlib.crc32(struct.pack("<2f", *row)) for row in ([0.5, -1.0], [1.25, 0.0], [2.0, 3.0])]
+    assert np.load(entry / "row_crc32.npy", allow_pickle=False).tolist() == expected_crc
 
 
 def test_a_nan_in_an_unwanted_row_is_read_filtered_and_not_cached(tmp_path):
@@ -179,6 +183,12 @@ def _zero_tail(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+
+
 def _no_mark(entry: Path) -> None:
     (entry / "done.json").unlink()
 
@@ -189,6 +199,10 @@ DAMAGE = {
     "no completion mark": _no_mark,
     "missing words": lambda e: (e / "words.txt").unlink(),
     "edited words": lambda e: (e / "words.txt").write_bytes((e / "words.txt").read_bytes().replace(b"w1\n", b"wX\n")),
+    "edited repeats": lambda e: (e / "duplicates.json").write_bytes(
+        (e / "duplicates.json").read_bytes().replace(b"w3", b"w4")
+    ),
+    "edited row checksums": lambda e: _flip_last_byte(e / "row_crc32.npy"),
     "bad meta": lambda e: (e / "meta.json").write_text("{"),
     "wrong shape in meta": lambda e: (e / "meta.json").write_text(
         json.dumps({**json.loads((e / "meta.json").read_text()), "shape": [3, 6]})
@@ -200,7 +214,7 @@ DAMAGE = {
 def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage, caplog):
     path = sample_file(tmp_path, "glove")
     cache = tmp_path / "cache"
-    wanted = {"w1", "w7", "naïve"}
+    wanted = {"w1", "w7", "naïve", "UPPER"}  # UPPER: the last row, where a zero-filled tail lands
     expected = read_vectors(path, wanted=wanted)
     cached_read(path, cache_dir=cache, wanted=wanted)
     DAMAGE[damage](_entry(cache))
@@ -208,6 +222,49 @@ def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage, caplog):
     assert_same(v, expected, "built")
     assert any("damaged vectors cache entry" in r.getMessage() for r in caplog.records)
     assert_same(cached_read(path, cache_dir=cache, wanted=wanted), expected, "hit")
+
+
+def _flip_byte_in_row(entry: Path, row: int, dim: int) -> None:
+    """Flip one bit of one value of ``row`` in ``vectors.npy`` (size and everything else unchanged)."""
+    npy = entry / "vectors.npy"
+    data = bytearray(npy.read_bytes())
+    rows = np.load(npy, mmap_mode="r").shape[0]
+    data[len(data) - (rows - row) * dim * 4 + 5] ^= 0x10
+    npy.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def big_file(tmp_path):
+    """3,000 x 40 rows, so that one row is a small part of vectors.npy (any sampling would miss most rows)."""
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((3000, 40)).astype(np.float32)
+    path = tmp_path / "big.txt"
+    path.write_text("".join(f"w{i} " + " ".join(f"{x:.6f}" for x in row) + "\n" for i, row in enumerate(matrix)))
+    return path
+
+
+@pytest.mark.parametrize("row", [1, 1234, 2999])
+def test_a_changed_value_in_any_wanted_row_is_detected(big_file, tmp_path, row, caplog):
+    cache = tmp_path / "cache"
+    wanted = {"w0", f"w{row}", "w2000"}
+    expected = read_vectors(big_file, wanted=wanted)
+    cached_read(big_file, cache_dir=cache, wanted=wanted)
+    _flip_byte_in_row(_entry(cache), row, 40)
+    assert_same(cached_read(big_file, cache_dir=cache, wanted=wanted), expected, "built")
+    assert any(f"row {row} of vectors.npy differs" in r.getMessage() for r in caplog.records)
+    assert_same(cached_read(big_file, cache_dir=cache, wanted=wanted), expected, "hit")
+
+
+def test_a_damaged_row_is_never_used_and_caught_when_first_wanted(big_file, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    cached_read(big_file, cache_dir=cache, wanted={"w1"})
+    _flip_byte_in_row(_entry(cache), 1500, 40)
+    # Row 1500 is not handed out: the rows that are match their CRC-32, so the entry still serves.
+    assert_same(cached_read(big_file, cache_dir=cache, wanted={"w1", "w9"}),
+                read_vectors(big_file, wanted={"w1", "w9"}), "hit")
+    # The first read that wants it (here: every row) finds the damage and rebuilds.
+    assert_same(cached_read(big_file, cache_dir=cache), read_vectors(big_file), "built")
+    assert any("row 1500 of vectors.npy differs" in r.getMessage() for r in caplog.records)
 
 
 def test_leftover_temporary_folder_is_not_used(tmp_path):

@@ -28,19 +28,24 @@ encoding and ``encoding_errors``. An entry holds, never a pickle:
 - ``words.txt``: the words, UTF-8, one a line (``words.json`` if a word holds a newline);
 - ``duplicates.json``: the word of every row skipped as a repeat, in file order
   (so that filtered ``stats`` come out as a filtered read counts them);
+- ``row_crc32.npy``: uint32 ``(rows,)``, the CRC-32 of each row's 4 x dim bytes;
 - ``meta.json``: shape, the full read's stats, the source identity, each file's
-  size, the sha256 of the word file and a hash of 64 blocks sampled across
-  ``vectors.npy`` (hashing all of it would cost more than the load);
+  size and the sha256 of the three small files;
 - ``done.json``: written last. The entry is written in a temporary folder and
   renamed into place, so a reader sees a complete entry or none.
 
-An entry that fails any check (no ``done.json``, a file of the wrong size, a
-changed sample, a matrix of the wrong shape) is logged, removed and rebuilt.
+Every row handed out is checked against its CRC-32 after it is copied out of
+the mapped matrix (about 10 ms for 20,000 rows of 300; hashing all of
+``vectors.npy`` on every load would cost more than the load), so a damaged row
+is never used, wherever the damage is. An entry that fails any check (no
+``done.json``, a file of the wrong size or hash, a matrix of the wrong shape, a
+row that differs from its CRC-32) is logged, removed and rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import mmap
@@ -48,6 +53,7 @@ import os
 import shutil
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -62,10 +68,8 @@ from pipeline.sources.rows import _many
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: a CRC-32 per row instead of a sampled hash of vectors.npy
 DONE = "done.json"
-_SAMPLE_BLOCKS = 64
-_SAMPLE_BYTES = 4096
 
 
 def cached_read(
@@ -105,28 +109,30 @@ def cached_read(
     started = time.perf_counter()
     loaded = _load(entry)
     if loaded is not None:
-        words, matrix, meta, duplicates = loaded
-        status = "hit"
-        logger.info("vectors cache hit for %s (%d x %d) in %.3f s", path, *matrix.shape, time.perf_counter() - started)
-    else:
-        try:
-            read = _read_file(path, fmt, encoding=encoding, encoding_errors=encoding_errors, wanted=None,
-                              max_rows=None, identity=identity, workers=None)
-        except DataError as exc:
-            if keep is None:
-                raise
-            logger.warning("%s: not cached, as a full read fails (%s); reading the wanted rows only", path, exc)
-            vectors = _read_file(path, fmt, encoding=encoding, encoding_errors=encoding_errors, wanted=wanted,
-                                 max_rows=None, identity=identity, workers=None).vectors
-            return Vectors(vectors.words, vectors.matrix, vectors.source,
-                           {**vectors.stats, "vectors_cache": "not cached"})
-        words, matrix, duplicates = list(read.vectors.words), read.vectors.matrix, read.duplicate_words
-        meta = {"stats": read.vectors.stats}
-        status = "built"
-        _store(entry, key, words, matrix, duplicates, read.vectors.stats, source)
+        words, matrix, meta, duplicates, row_crc32 = loaded
+        out_words, out_matrix, stats, index = _select(words, matrix, meta["stats"], duplicates, keep)
+        damaged = _first_damaged_row(out_matrix, row_crc32 if index is None else row_crc32[index])
+        if damaged is None:
+            logger.info("vectors cache hit for %s (%d x %d) in %.3f s",
+                        path, *matrix.shape, time.perf_counter() - started)
+            return Vectors(words=out_words, matrix=out_matrix, source=source, stats={**stats, "vectors_cache": "hit"})
+        row = damaged if index is None else int(index[damaged])
+        _discard(entry, f"row {row} of vectors.npy differs from what was written")
 
-    out_words, out_matrix, stats = _select(words, matrix, meta["stats"], duplicates, keep)
-    return Vectors(words=out_words, matrix=out_matrix, source=source, stats={**stats, "vectors_cache": status})
+    try:
+        read = _read_file(path, fmt, encoding=encoding, encoding_errors=encoding_errors, wanted=None,
+                          max_rows=None, identity=identity, workers=None)
+    except DataError as exc:
+        if keep is None:
+            raise
+        logger.warning("%s: not cached, as a full read fails (%s); reading the wanted rows only", path, exc)
+        vectors = _read_file(path, fmt, encoding=encoding, encoding_errors=encoding_errors, wanted=wanted,
+                             max_rows=None, identity=identity, workers=None).vectors
+        return Vectors(vectors.words, vectors.matrix, vectors.source, {**vectors.stats, "vectors_cache": "not cached"})
+    words, matrix, duplicates = list(read.vectors.words), read.vectors.matrix, read.duplicate_words
+    _store(entry, key, words, matrix, duplicates, read.vectors.stats, source)
+    out_words, out_matrix, stats, _ = _select(words, matrix, read.vectors.stats, duplicates, keep)
+    return Vectors(words=out_words, matrix=out_matrix, source=source, stats={**stats, "vectors_cache": "built"})
 
 
 # --------------------------------------------------------------------------- selecting rows
@@ -138,11 +144,11 @@ def _select(
     full_stats: dict[str, Any],
     duplicates: list[str],
     keep: Callable[[str], bool] | None,
-) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any]]:
-    """The wanted rows as a new array, and the stats a filtered read of the file reports."""
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], np.ndarray | None]:
+    """The wanted rows as a new array, the stats a filtered read reports, and the rows' indices (None: all)."""
     stats = dict(full_stats)
     if keep is None:
-        return tuple(words), _take_rows(matrix, None), stats
+        return tuple(words), _take_rows(matrix, None), stats, None
     many = _many(keep)
     flags = np.fromiter(many(words), dtype=bool, count=len(words))
     index = np.flatnonzero(flags)
@@ -154,7 +160,18 @@ def _select(
         "duplicates": len(repeat_wanted),
         "duplicate_examples": repeat_wanted[:5],
     })
-    return tuple(words[i] for i in index.tolist()), out, stats
+    return tuple(words[i] for i in index.tolist()), out, stats, index
+
+
+def _row_crc32(matrix: np.ndarray) -> np.ndarray:
+    """The CRC-32 of each row's bytes (of a C-contiguous float32 matrix), as uint32."""
+    return np.fromiter(map(zlib.crc32, matrix), dtype=np.uint32, count=len(matrix))
+
+
+def _first_damaged_row(rows: np.ndarray, expected: np.ndarray) -> int | None:
+    """The position of the first row whose CRC-32 is not ``expected``'s, or None when all match."""
+    bad = np.flatnonzero(_row_crc32(rows) != expected)
+    return int(bad[0]) if len(bad) else None
 
 
 def _take_rows(matrix: np.ndarray, index: np.ndarray | None) -> np.ndarray:
@@ -204,22 +221,27 @@ def _store(
     started = time.perf_counter()
     try:
         tmp.mkdir(parents=True)
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        np.save(tmp / "vectors.npy", matrix, allow_pickle=False)
         if any("\n" in w for w in words):
-            words_file, blob = "words.json", json.dumps(words, ensure_ascii=False).encode("utf-8")
+            words_file, words_blob = "words.json", json.dumps(words, ensure_ascii=False).encode("utf-8")
         else:
-            words_file, blob = "words.txt", "\n".join(words).encode("utf-8")
-        (tmp / words_file).write_bytes(blob)
-        (tmp / "duplicates.json").write_text(json.dumps(duplicates, ensure_ascii=False), encoding="utf-8")
-        files = {name: (tmp / name).stat().st_size for name in ("vectors.npy", words_file, "duplicates.json")}
+            words_file, words_blob = "words.txt", "\n".join(words).encode("utf-8")
+        small = {  # read and checked whole on every load
+            words_file: words_blob,
+            "duplicates.json": json.dumps(duplicates, ensure_ascii=False).encode("utf-8"),
+            "row_crc32.npy": _npy_bytes(_row_crc32(matrix)),
+        }
+        for name, blob in small.items():
+            (tmp / name).write_bytes(blob)
+        files = {name: (tmp / name).stat().st_size for name in ("vectors.npy", *small)}
         meta = {
             "cache_version": CACHE_VERSION,
             "key": key,
             "shape": list(matrix.shape),
             "dtype": "<f4",
             "words_file": words_file,
-            "words_sha256": hashlib.sha256(blob).hexdigest(),
-            "vectors_sample": _sample_hash(tmp / "vectors.npy"),
+            "sha256": {name: hashlib.sha256(blob).hexdigest() for name, blob in small.items()},
             "files": files,
             "stats": stats,
             "source": source,
@@ -237,8 +259,11 @@ def _store(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load(entry: Path) -> tuple[list[str], np.ndarray, dict[str, Any], list[str]] | None:
-    """The entry's words, memory-mapped matrix, meta and repeats; None if absent or damaged (then removed)."""
+def _load(entry: Path) -> tuple[list[str], np.ndarray, dict[str, Any], list[str], np.ndarray] | None:
+    """The entry's words, mapped matrix, meta, repeats and row CRC-32s; None if absent or damaged (then removed).
+
+    The matrix's rows are not read here: :func:`cached_read` checks the rows it copies out.
+    """
     if not entry.is_dir():
         return None
     try:
@@ -254,38 +279,36 @@ def _load(entry: Path) -> tuple[list[str], np.ndarray, dict[str, Any], list[str]
         matrix = np.load(entry / "vectors.npy", mmap_mode="r", allow_pickle=False)
         if list(matrix.shape) != meta["shape"] or matrix.dtype != np.dtype("<f4"):
             raise ValueError(f"vectors.npy is {matrix.dtype} {matrix.shape}, expected float32 {meta['shape']}")
-        if _sample_hash(entry / "vectors.npy") != meta["vectors_sample"]:
-            raise ValueError("vectors.npy differs from what was written")
-        blob = (entry / meta["words_file"]).read_bytes()
-        if hashlib.sha256(blob).hexdigest() != meta["words_sha256"]:
-            raise ValueError(f"{meta['words_file']} differs from what was written")
-        text = blob.decode("utf-8")
+        small = {}
+        for name, digest in meta["sha256"].items():
+            small[name] = (entry / name).read_bytes()
+            if hashlib.sha256(small[name]).hexdigest() != digest:
+                raise ValueError(f"{name} differs from what was written")
+        text = small[meta["words_file"]].decode("utf-8")
         if meta["words_file"] == "words.json":
             words = json.loads(text)
         else:
             words = text.split("\n") if text or meta["shape"][0] else []
         if len(words) != matrix.shape[0]:
             raise ValueError(f"{len(words)} words for {matrix.shape[0]} rows")
-        duplicates = json.loads((entry / "duplicates.json").read_text(encoding="utf-8"))
-        return words, matrix, meta, duplicates
+        duplicates = json.loads(small["duplicates.json"].decode("utf-8"))
+        row_crc32 = np.load(io.BytesIO(small["row_crc32.npy"]), allow_pickle=False)
+        if row_crc32.shape != matrix.shape[:1] or row_crc32.dtype != np.uint32:
+            raise ValueError(f"row_crc32.npy is {row_crc32.dtype} {row_crc32.shape}, "
+                             f"expected uint32 ({matrix.shape[0]},)")
+        return words, matrix, meta, duplicates, row_crc32
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("damaged vectors cache entry %s (%s): rebuilding it", entry, exc)
-        shutil.rmtree(entry, ignore_errors=True)
+        _discard(entry, exc)
         return None
 
 
-def _sample_hash(path: Path) -> str:
-    """blake2b of the file's size and 64 blocks of 4 KiB spread evenly over it (the last block included).
+def _discard(entry: Path, why: Any) -> None:
+    logger.warning("damaged vectors cache entry %s (%s): rebuilding it", entry, why)
+    shutil.rmtree(entry, ignore_errors=True)
 
-    Cheap enough for every load (a few hundred KiB read), and it catches what a
-    crash or a full disk leaves: a cut or zero-filled tail, a file of another entry.
-    """
-    h = hashlib.blake2b(digest_size=16)
-    size = path.stat().st_size
-    h.update(str(size).encode())
-    with open(path, "rb") as fh:
-        step = max(size // _SAMPLE_BLOCKS, 1)
-        for offset in sorted({*range(0, size, step), max(size - _SAMPLE_BYTES, 0)}):
-            fh.seek(offset)
-            h.update(fh.read(_SAMPLE_BYTES))
-    return h.hexdigest()
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
