@@ -9,7 +9,9 @@ a complete entry in the cache is loaded instead of run.
 Entries are plain files, never pickles: each field of the stage's result
 dataclass is stored as ``<field>.npy`` (arrays) or in ``fields.json``; the entry
 is written into a temporary folder and renamed into place, and ``done.json``
-is its completion mark, so a half-written entry is never read.
+is its completion mark, so a half-written entry is never read. ``done.json``
+holds the sha256 of every other file of the entry, checked before a load, so a
+file changed since (a bad disk, a stray edit) is recomputed, never used.
 
 The cache folder is ``[cache] dir`` in the config; empty means
 ``$EMBPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/embpipe``, else ``~/.cache/embpipe``.
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
+from pipeline.sources.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,6 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
     remembered against the file's ``stat`` in ``<cache_dir>/identity/``; any
     change to the file changes its stat and forces a new hash.
     """
-    from pipeline.sources.files import file_sha256
-
     p = Path(path)
     try:
         st = p.stat()
@@ -155,7 +156,8 @@ class StageCache:
                 else:
                     fields[f.name] = value
             (tmp / "fields.json").write_text(json.dumps(fields, ensure_ascii=False, default=_json_default))
-            (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp}))
+            digests = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
+            (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}))
             if final.exists():
                 shutil.rmtree(final, ignore_errors=True)
             os.rename(tmp, final)
@@ -174,12 +176,16 @@ class StageCache:
             return None
         folder = self.entry(stage, fp)
         try:
+            digests = json.loads((folder / DONE).read_text(encoding="utf-8"))["sha256"]
+            for name, digest in digests.items():
+                if file_sha256(folder / name) != digest:
+                    raise ValueError(f"{name} differs from what was written")
             fields = json.loads((folder / "fields.json").read_text(encoding="utf-8"))
             hints = typing.get_type_hints(cls)
             kwargs: dict[str, Any] = {}
             for f in dataclasses.fields(cls):
                 npy = folder / f"{f.name}.npy"
-                if npy.exists():
+                if npy.name in digests:
                     kwargs[f.name] = np.load(npy, allow_pickle=False, mmap_mode="r" if mmap else None)
                 elif f.name in fields:
                     kwargs[f.name] = _restore(hints[f.name], fields[f.name])

@@ -83,3 +83,25 @@ def test_half_written_or_damaged_entry_is_never_used(tmp_path):
     cache.save("matrix", "fp2", matrix())
     (cache.entry("matrix", "fp2") / "done.json").unlink()  # as if killed before the completion mark
     assert cache.load("matrix", "fp2", EmbeddingMatrix) is None
+
+
+def _change_one_value(path):
+    """Rewrite the entry file with one value changed: same size, still a valid .npy or JSON."""
+    if path.suffix == ".npy":
+        w = np.load(path)
+        w[3, 2] += 1
+        np.save(path, w)
+    else:
+        path.write_text(path.read_text().replace('"k": [1, 2]', '"k": [1, 3]'))
+
+
+@pytest.mark.parametrize("name", ["weights.npy", "fields.json"])
+def test_a_changed_value_in_any_entry_file_is_detected(tmp_path, name):
+    cache = StageCache(tmp_path)
+    cache.save("matrix", "fp1", matrix())
+    path = cache.entry("matrix", "fp1") / name
+    size, before = path.stat().st_size, path.read_bytes()
+    _change_one_value(path)
+    assert path.stat().st_size == size and path.read_bytes() != before
+    assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
+    assert not cache.entry("matrix", "fp1").exists()
