@@ -396,6 +396,9 @@ def main() -> None:
     info = make_data(args, out, questions)
     print(f"# data: {info['vectors_bytes'] / 2**20:,.0f} MiB of vectors, corpus {info['corpus_words']:,} words "
           f"(generated in {info.get('seconds', 0)} s, reused while the parameters are the same)")
+    if (args.rows, args.dim, args.vocab, args.queries, args.corpus_words) != (400_000, 300, 20_000, 1000, 10_000_000):
+        print("# the targets are set for the default size (400,000 x 300, 20,000 tokens, 1,000 queries, 10M words): "
+              "at this size the 'met?' column only says how the ratios compare with them")
     opts = {"questions": str(questions), "epochs": args.epochs}
 
     rows: list[tuple] = []  # case, embpipe s, reference s, peak rss (e / r), target, met, note
