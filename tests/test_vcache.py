@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.sources import parallel_read
+from pipeline.sources import parallel_read, vcache
 from pipeline.sources.readers import FORMATS, read_vectors
 from pipeline.sources.vcache import cached_read
 
@@ -274,6 +274,29 @@ def test_leftover_temporary_folder_is_not_used(tmp_path):
     entry = _entry(cache)
     os.rename(entry, entry.with_name(f".{entry.name}.tmp-1-abc"))  # as an interrupted write leaves it
     assert cached_read(path, cache_dir=cache).stats["vectors_cache"] == "built"
+
+
+def test_a_second_writer_keeps_the_entry_another_process_finished(tmp_path, monkeypatch):
+    # Two runs miss at the same time and both parse the file: the first to finish publishes its
+    # entry; the second must not replace it under a reader that has it mapped.
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    first_store = vcache._store
+    published = []
+
+    def late_store(entry, *args):
+        first_store(entry, *args)  # "the other process" finishes first ...
+        published.append(os.stat(entry).st_ino)
+        first_store(entry, *args)  # ... then this one
+
+    monkeypatch.setattr(vcache, "_store", late_store)
+    v = cached_read(path, cache_dir=cache, wanted={"w1"})
+    monkeypatch.undo()
+    entry = _entry(cache)
+    assert os.stat(entry).st_ino == published[0]
+    assert [p.name for p in (cache / "vectors").iterdir()] == [entry.name]  # no temporary folder left
+    again = cached_read(path, cache_dir=cache, wanted={"w1"})
+    assert again.stats["vectors_cache"] == "hit" and np.array_equal(again.matrix, v.matrix)
 
 
 def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path):

@@ -44,6 +44,7 @@ row that differs from its CRC-32) is logged, removed and rebuilt.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -249,9 +250,16 @@ def _store(
         }
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
         (tmp / DONE).write_text(json.dumps({"key": key}), encoding="utf-8")
-        if entry.exists():  # a damaged entry, or another process finished first
-            shutil.rmtree(entry, ignore_errors=True)
-        os.rename(tmp, entry)
+        try:
+            os.rename(tmp, entry)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            # Another process wrote the entry first (the same key: the same content). Keep it
+            # rather than pull it from under a reader that has it mapped.
+            logger.debug("vectors cache entry %s was written by another process first", entry)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
         logger.info("vectors cache entry written: %s (%d x %d) in %.2f s",
                     entry, *matrix.shape, time.perf_counter() - started)
     except OSError as exc:  # a cache that cannot be written costs speed, never the run
