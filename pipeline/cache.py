@@ -176,7 +176,9 @@ class StageCache:
             return None
         folder = self.entry(stage, fp)
         try:
-            digests = json.loads((folder / DONE).read_text(encoding="utf-8"))["sha256"]
+            digests = json.loads((folder / DONE).read_text(encoding="utf-8")).get("sha256")
+            if not isinstance(digests, dict):
+                raise ValueError("no file hashes in its completion mark (written by an older embpipe)")
             for name, digest in digests.items():
                 if file_sha256(folder / name) != digest:
                     raise ValueError(f"{name} differs from what was written")
