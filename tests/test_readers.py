@@ -26,6 +26,7 @@ from pipeline.config import gensim_test_dir
 from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.sources import rows as rows_module
 from pipeline.sources import sniff, text_scan
+from pipeline.sources.files import compression_of
 from pipeline.sources.readers import FORMATS, detect_format, read_vectors
 
 GENSIM_DATA = gensim_test_dir()
@@ -362,6 +363,22 @@ def test_compressed_files_read_like_plain(tmp_path, fmt, compress):
     assert np.array_equal(plain.matrix, MATRIX)
     auto = read_vectors(write(tmp_path, "auto", data, compress))
     assert np.array_equal(auto.matrix, MATRIX)
+
+
+@pytest.mark.parametrize("first_word", ["BZh", "BZh9", "BZh91AY"])
+def test_a_text_file_starting_like_bzip2_is_read_as_text(tmp_path, first_word):
+    # bzip2 is recognised by its whole stream header, not by the three letters a word may start with.
+    path = write(tmp_path, "v.txt", f"{first_word} 1 2\nb 3 4\n".encode())
+    v = read_vectors(path, "glove")
+    assert v.words == (first_word, "b")
+    assert_same_as_gensim(v, path, "glove")
+
+
+def test_an_empty_bzip2_stream_is_still_bzip2(tmp_path):
+    path = write(tmp_path, "v.txt.bz2", bz2.compress(b""))
+    assert compression_of(path) == "bz2"
+    with pytest.raises(DataError, match="no vectors"):
+        read_vectors(path, "glove")
 
 
 # --------------------------------------------------------------------------- tokens and lines

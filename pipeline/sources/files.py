@@ -21,19 +21,21 @@ from typing import IO, Any
 from pipeline.errors import DataError, open_error
 
 GZIP_MAGIC = b"\x1f\x8b"
-BZIP2_MAGIC = b"BZh"
+# bzip2: "BZh", the block size "1".."9", then the first block's magic (pi) or, for an empty
+# stream, the end-of-stream magic (sqrt(pi)). "BZh" alone is also how a text word may start.
+_BZIP2_BLOCK_MAGICS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 
 
 def compression_of(path: str | os.PathLike) -> str | None:
-    """``"gzip"``, ``"bz2"`` or None, from the file's first bytes."""
+    """``"gzip"``, ``"bz2"`` or None, from the file's first bytes (not its name)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(3)
+            head = fh.read(10)
     except OSError as exc:
         raise open_error(path, exc) from None
     if head.startswith(GZIP_MAGIC):
         return "gzip"
-    if head.startswith(BZIP2_MAGIC):
+    if len(head) == 10 and head[:3] == b"BZh" and head[3] in b"123456789" and head[4:] in _BZIP2_BLOCK_MAGICS:
         return "bz2"
     return None
 
