@@ -70,14 +70,15 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
         memo = cache_dir / "identity" / (hashlib.blake2b(stat_key.encode(), digest_size=16).hexdigest() + ".json")
         try:
             data = json.loads(memo.read_text())
-            if data.get("stat_key") == stat_key:
-                return data["identity"]
-        except (OSError, ValueError, KeyError):
+            if data.get("stat_key") == stat_key and isinstance(data.get("sha256"), str):
+                # The path as this call spells it: the same file may be named relative, absolute or by a link.
+                return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": data["sha256"]}
+        except (OSError, ValueError):
             pass
     identity = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
     if memo is not None:
         try:
-            _write_json_atomic(memo, {"stat_key": stat_key, "identity": identity})
+            _write_json_atomic(memo, {"stat_key": stat_key, "sha256": identity["sha256"]})
         except OSError as exc:  # a cache that cannot be written costs speed (a hash next time), never the run
             log.debug("could not remember the sha256 of %s in %s: %s", p, memo.parent, exc)
     return identity

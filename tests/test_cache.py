@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,11 +50,23 @@ def test_file_sha256_is_hashlibs_across_block_boundaries(tmp_path, size):
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
-    file_identity(p, tmp_path / "cache")
-    import pipeline.sources.files as files
+    first = file_identity(p, tmp_path / "cache")
+    import pipeline.cache
 
-    monkeypatch.setattr(files, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
-    assert file_identity(p, tmp_path / "cache")["size"] == 6
+    monkeypatch.setattr(pipeline.cache, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
+    assert file_identity(p, tmp_path / "cache") == first
+    assert first["sha256"] == hashlib.sha256(b"a 1 2\n").hexdigest() and first["size"] == 6
+
+
+def test_a_memoised_identity_names_the_file_as_the_caller_does(tmp_path, monkeypatch):
+    (tmp_path / "v.txt").write_text("a 1 2\n")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "v.txt")
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    spellings = ["v.txt", str(tmp_path / "v.txt"), "./v.txt", "link.txt"]
+    identities = [file_identity(name, cache) for name in spellings]
+    assert [i["path"] for i in identities] == [str(Path(name)) for name in spellings]
+    assert len({i["sha256"] for i in identities}) == 1
 
 
 def matrix() -> EmbeddingMatrix:
