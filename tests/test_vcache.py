@@ -204,6 +204,10 @@ DAMAGE = {
     ),
     "edited row checksums": lambda e: _flip_last_byte(e / "row_crc32.npy"),
     "bad meta": lambda e: (e / "meta.json").write_text("{"),
+    "edited stats in meta": lambda e: (e / "meta.json").write_text(
+        json.dumps({**json.loads((e / "meta.json").read_text()), "stats": {"dim": 99}})
+    ),
+    "garbage completion mark": lambda e: (e / "done.json").write_text("[1]"),
     "wrong shape in meta": lambda e: (e / "meta.json").write_text(
         json.dumps({**json.loads((e / "meta.json").read_text()), "shape": [3, 6]})
     ),

@@ -31,8 +31,9 @@ encoding and ``encoding_errors``. An entry holds, never a pickle:
 - ``row_crc32.npy``: uint32 ``(rows,)``, the CRC-32 of each row's 4 x dim bytes;
 - ``meta.json``: shape, the full read's stats, the source identity, each file's
   size and the sha256 of the three small files;
-- ``done.json``: written last. The entry is written in a temporary folder and
-  renamed into place, so a reader sees a complete entry or none.
+- ``done.json``: the key and the sha256 of ``meta.json``, written last. The entry is
+  written in a temporary folder and renamed into place, so a reader sees a
+  complete entry or none.
 
 Every row handed out is checked against its CRC-32 after it is copied out of
 the mapped matrix (about 10 ms for 20,000 rows of 300; hashing all of
@@ -248,8 +249,10 @@ def _store(
             "source": source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
-        (tmp / DONE).write_text(json.dumps({"key": key}), encoding="utf-8")
+        meta_blob = json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")
+        (tmp / "meta.json").write_bytes(meta_blob)
+        (tmp / DONE).write_text(json.dumps({"key": key, "meta_sha256": hashlib.sha256(meta_blob).hexdigest()}),
+                                encoding="utf-8")
         try:
             os.rename(tmp, entry)
         except OSError as exc:
@@ -277,7 +280,12 @@ def _load(entry: Path) -> tuple[list[str], np.ndarray, dict[str, Any], list[str]
     try:
         if not (entry / DONE).is_file():
             raise ValueError(f"no {DONE} (an interrupted write)")
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        done = json.loads((entry / DONE).read_text(encoding="utf-8"))
+        meta_blob = (entry / "meta.json").read_bytes()
+        if not isinstance(done, dict) or done.get("key") != entry.name \
+                or hashlib.sha256(meta_blob).hexdigest() != done.get("meta_sha256"):
+            raise ValueError(f"meta.json or {DONE} differs from what was written")
+        meta = json.loads(meta_blob.decode("utf-8"))
         if meta.get("cache_version") != CACHE_VERSION:
             raise ValueError(f"cache version {meta.get('cache_version')}, expected {CACHE_VERSION}")
         for name, size in meta["files"].items():
