@@ -525,6 +525,16 @@ def test_max_rows_is_gensims_limit(tmp_path, fmt):
     assert read_vectors(path, fmt, max_rows=100).stats["stopped_at_max_rows"] is False
 
 
+@pytest.mark.parametrize("max_rows", [1, 2, 3, 4, None])
+def test_lines_read_counts_the_rows_and_blank_lines_read(tmp_path, max_rows):
+    # Three rows on lines 1, 3 and 4 (line 2 blank). lines_read counts the rows read and the blank
+    # lines passed on the way, not the line of a row beyond max_rows, nor one when the file ran out.
+    path = write(tmp_path, "v.txt", b"a 1 2\n\nb 3 4\nc 5 6\n")
+    v = read_vectors(path, "glove", max_rows=max_rows)
+    assert v.stats["rows_read"] == min(max_rows or 3, 3)
+    assert v.stats["lines_read"] == v.stats["rows_read"] + v.stats["blank_lines"] == {1: 2, 2: 3}.get(max_rows, 4)
+
+
 def test_max_rows_counts_rows_of_the_file_not_kept_rows(tmp_path):
     path = write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX))
     assert read_vectors(path, wanted={"w1", "w5"}, max_rows=3).words == ("w1",)

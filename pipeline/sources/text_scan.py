@@ -361,7 +361,8 @@ class _TextScan:
         stopped = self.stopped or self.rows_read == self.max_rows
         _check_row_count(self.path, self.rows_read, self.count, stopped)
         stats: dict[str, Any] = {
-            "lines_read": self.lineno - 1 if stopped else self.lineno,  # the line that found max_rows is not used
+            # When a row past max_rows stopped the reading, that line was looked at but is not counted.
+            "lines_read": self.lineno - 1 if self.stopped else self.lineno,
             "rows_read": self.rows_read,
             "blank_lines": self.blank,
             "dim": self.rows.dim,
