@@ -9,6 +9,7 @@ stdout carries results only; progress and logs go to stderr.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import sys
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, StorageError
 
 log = logging.getLogger("pipeline")
 
@@ -119,6 +120,18 @@ def _load(config_path: Path | None, overrides: tuple[str, ...], extra: list[str]
 def _abs(path: str) -> str:
     """A path given on the command line is relative to the current folder, not the config's."""
     return json.dumps(str(Path(path).resolve()))
+
+
+def _write_out(out: Path, what: str, write) -> None:
+    """``write(tmp)`` into a temporary file beside ``out``, then rename it over ``out``: never half a file."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected a writable folder)", out) from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _echo_json(data) -> None:
@@ -244,12 +257,14 @@ def vectors(config_path, overrides, out) -> None:
       embpipe vectors --set vectors.train.epochs=10 --out lee.bin
       embpipe vectors --set vectors.source=file --set vectors.path=glove.txt
     """
+    from pipeline.formats import word2vec_keys
     from pipeline.runner import get_vectors
     from pipeline.sources.io import save_word2vec
 
     vecs = get_vectors(_load(config_path, overrides))
     if out:
-        save_word2vec(out, vecs.words, vecs.matrix, binary=out.suffix == ".bin")
+        keys = word2vec_keys(vecs.words, range(len(vecs)), out)
+        _write_out(out, "vectors", lambda tmp: save_word2vec(tmp, keys, vecs.matrix, binary=out.suffix == ".bin"))
     _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,
                 "saved": str(out) if out else None})
 
@@ -271,10 +286,9 @@ def vocab(config_path, overrides, out) -> None:
 
     voc = get_vocabulary(_load(config_path, overrides))
     if out:
-        with open(out, "w", encoding="utf-8") as fh:
-            for i, (tok, n) in enumerate(zip(voc.tokens, voc.counts)):
-                if i not in voc.reserved:
-                    fh.write(f"{tok}\t{n}\n" if n is not None else f"{tok}\n")
+        lines = [f"{tok}\t{n}\n" if n is not None else f"{tok}\n"
+                 for i, (tok, n) in enumerate(zip(voc.tokens, voc.counts)) if i not in voc.reserved]
+        _write_out(out, "the vocabulary", lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
     _echo_json({"size": len(voc), "padding_idx": voc.padding_idx, "oov_idx": voc.oov_idx,
                 "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None})
 

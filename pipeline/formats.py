@@ -30,7 +30,7 @@ their sha256 and size. The formats:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -132,25 +132,38 @@ def word2vec_key(token: str) -> str:
     return token.replace(" ", W2V_SPACE)
 
 
-def write_word2vec(folder: Path, matrix: EmbeddingMatrix, *, binary: bool) -> list[str]:
-    """``vectors.w2v.txt`` (or ``.bin``): every row but padding, under its token (spaces -> U+00A0)."""
-    name = W2V_BINARY_FILE if binary else W2V_TEXT_FILE
-    rows = exported_rows(matrix)
+def word2vec_keys(tokens: Sequence[str], rows: Sequence[int], path: Path) -> list[str]:
+    """The word2vec key of each row's token (:func:`word2vec_key`); DataError naming ``path`` if one cannot be written.
+
+    A key cannot be empty, hold a line break (the format is one word a line)
+    or repeat an earlier one (``"a b"`` and ``"a\xa0b"`` both become ``"a\xa0b"``).
+    """
     keys: list[str] = []
     first_row: dict[str, int] = {}
     for r in rows:
-        token = matrix.tokens[r]
+        token = tokens[r]
         key = word2vec_key(token)
         if not key:
-            raise DataError(f"row {r} has an empty token; word2vec format cannot hold it", folder / name)
+            raise DataError(f"row {r} has an empty token; word2vec format cannot hold it", path)
+        if "\n" in key or "\r" in key:
+            raise DataError(f"row {r} token {key!r} holds a line break; word2vec format cannot hold it "
+                            "(expected one word a line)", path)
         if key in first_row:
             raise DataError(
                 f"row {r} token {token!r} is written as {key!r}, which row {first_row[key]} already uses "
                 "(word2vec keys must be unique; spaces become U+00A0)",
-                folder / name,
+                path,
             )
         first_row[key] = int(r)
         keys.append(key)
+    return keys
+
+
+def write_word2vec(folder: Path, matrix: EmbeddingMatrix, *, binary: bool) -> list[str]:
+    """``vectors.w2v.txt`` (or ``.bin``): every row but padding, under its token (spaces -> U+00A0)."""
+    name = W2V_BINARY_FILE if binary else W2V_TEXT_FILE
+    rows = exported_rows(matrix)
+    keys = word2vec_keys(matrix.tokens, rows.tolist(), folder / name)
     save_word2vec(folder / name, keys, np.asarray(matrix.weights, dtype=np.float32)[rows], binary=binary)
     return [name]
 

@@ -123,6 +123,26 @@ def test_stage_commands(project):
     assert ev["similarity"][0]["pairs"] == 353
 
 
+@pytest.mark.parametrize("command", ["vectors", "vocab"])
+def test_out_into_a_missing_folder_is_an_io_error(project, command):
+    write_vectors(project)
+    result = invoke(command, "-c", "run.toml", "--out", "no/such/folder/out.txt")
+    assert result.exit_code == 74, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("embpipe: error: no/such/folder/out.txt: cannot write")
+
+
+def test_vectors_out_refuses_a_word_with_a_line_break_and_keeps_the_old_file(project):
+    # word2vec binary holds any bytes in a word; word2vec format cannot write a line break back.
+    rows = [(b"the", [1, 2, 3]), (b"x\ny", [4, 5, 6])]
+    write_vectors(project, b"2 3\n" + b"".join(w + b" " + np.array(v, "<f4").tobytes() + b"\n" for w, v in rows))
+    (project / "copy.txt").write_text("earlier output\n")
+    result = invoke("vectors", "-c", "run.toml", "--set", 'vectors.format="word2vec-binary"', "--out", "copy.txt")
+    assert result.exit_code == 65, result.output
+    assert "'x\\ny' holds a line break" in result.stderr.strip().splitlines()[-1]
+    assert (project / "copy.txt").read_text() == "earlier output\n"
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".copy")) == []
+
+
 BAD_VECTORS = {
     "empty vector file": (b"", 65, "no vectors"),
     "wrong number of values": (b"the 1 2 3\nof 1 2\n", 65, "vectors.txt:2"),

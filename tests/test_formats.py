@@ -153,6 +153,14 @@ def test_word2vec_refuses_a_token_the_space_rule_makes_collide(tmp_path):
     assert "vectors.w2v.txt" in str(exc.value)
 
 
+@pytest.mark.parametrize("token", ["two\nlines", "carriage\rreturn"])
+def test_word2vec_refuses_a_token_with_a_line_break(tmp_path, token):
+    # A tokenizer's word_index may hold any string; one word a line cannot.
+    matrix = tiny_matrix(["[PAD]", "[UNK]", "fine", token])
+    with pytest.raises(DataError, match="row 3 .* holds a line break"):
+        write_word2vec(tmp_path, matrix, binary=True)
+
+
 def test_word2vec_text_golden(tmp_path):
     matrix = tiny_matrix(["[PAD]", "[UNK]", "cat"])
     write_word2vec(tmp_path, matrix, binary=False)
