@@ -240,8 +240,11 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
         raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set matrix.oov_init=zeros")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # a bare word: take it as a string
+    except tomllib.TOMLDecodeError as exc:
+        if raw.lstrip().startswith(("[", "{", '"', "'")):  # meant as an array, table or string, but not TOML
+            raise ConfigError(f"--set {key!r}: invalid TOML value {raw!r}: {exc} "
+                              "(expected e.g. [\"a.tsv\"] or \"text\")") from None
+        value = raw  # a bare word (zeros, glove.txt): take it as a string
     except (RecursionError, ValueError) as exc:  # valid-looking TOML beyond what tomllib can read
         raise ConfigError(f"--set {key!r}: invalid TOML: {_toml_limit(exc)} (expected a TOML value)") from None
     *parents, last = key.split(".")

@@ -50,6 +50,12 @@ def test_file_values_and_overrides(tmp_path):
     assert cfg.base_dir == str(tmp_path.resolve())
 
 
+@pytest.mark.parametrize("value", ["[/p]", "['a.tsv'", "{x = }", '"unclosed'])
+def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="invalid TOML value"):
+        load_config(write(tmp_path, ""), [f"evaluate.similarity={value}"])
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [
