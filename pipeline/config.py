@@ -242,7 +242,8 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError as exc:
         if raw.lstrip().startswith(("[", "{", '"', "'")):  # meant as an array, table or string, but not TOML
-            raise ConfigError(f"--set {key!r}: invalid TOML value {raw!r}: {exc} "
+            why = str(exc).split(" (at line")[0]  # its position is in "v = <raw>", not in what was typed
+            raise ConfigError(f"--set {key!r}: invalid TOML value {raw!r}: {why} "
                               "(expected e.g. [\"a.tsv\"] or \"text\")") from None
         value = raw  # a bare word (zeros, glove.txt): take it as a string
     except (RecursionError, ValueError) as exc:  # valid-looking TOML beyond what tomllib can read
