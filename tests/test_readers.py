@@ -349,6 +349,24 @@ def test_random_decimals_equal_gensim(tmp_path, rows):
     assert np.array_equal(kept.matrix, v.matrix[:1])
 
 
+@pytest.mark.parametrize("value", ["2\u00a0", "2\u0085", "\uff12", "2\t", "2\x0b", "2\x0c"])
+def test_odd_but_accepted_numbers_equal_gensim(tmp_path, value):
+    # gensim's np.float32(token) strips these (and reads a full-width digit); so do we, with its values.
+    path = write(tmp_path, "v.txt", f"a 1 {value} 3\nb 4 5 6\n".encode("utf-8"))
+    v = read_vectors(path, "glove")
+    assert v.matrix[0].tolist() == [1, 2, 3]
+    assert_same_as_gensim(v, path, "glove")
+
+
+@pytest.mark.parametrize("control", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_a_number_with_an_information_separator_is_refused_as_gensim_does(tmp_path, control):
+    # np.loadtxt would read "2\x1c" as 2; gensim's np.float32 refuses it, and so do we.
+    path = write(tmp_path, "v.txt", f"a 1 2{control} 3\nb 4 5 6\n".encode())
+    with pytest.raises(ValueError):
+        gensim_load(path, "glove")
+    assert "v.txt:1" in str(error_of(DataError, path, "glove"))
+
+
 # --------------------------------------------------------------------------- compression
 
 
