@@ -242,7 +242,14 @@ def _parse_token_line(line: str, path: str | os.PathLike, lineno: int) -> tuple[
         )
     if not token:
         raise DataError("empty token before the tab (expected 'token<TAB>count')", path, lineno)
-    return token, int(count_text)
+    try:
+        return token, int(count_text)
+    except ValueError:  # thousands of digits: past Python's int-string limit
+        raise DataError(
+            f"count of {len(count_text)} digits is too long to read (expected a count of at most 4300 digits)",
+            path,
+            lineno,
+        ) from None
 
 
 # --------------------------------------------------------------------------- source = "word_index"

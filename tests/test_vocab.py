@@ -74,6 +74,16 @@ def test_token_file_bad_count_names_path_and_line(tmp_path, count):
     assert "non-negative integer" in str(err.value)
 
 
+def test_token_file_count_too_long_for_int_is_a_data_error(tmp_path):
+    path = write(tmp_path, "v.txt", "ok\t1\nbig\t" + "9" * 5000 + "\n")
+    with pytest.raises(DataError) as err:
+        read_token_file(path)
+    assert err.value.exit_code == 65 and err.value.line == 2
+    assert "5000 digits" in str(err.value)
+    huge = "7" * 4300  # at the limit: read exactly
+    assert read_token_file(write(tmp_path, "w.txt", f"a\t{huge}\n")).counts[2] == int(huge)
+
+
 def test_token_file_without_tokens(tmp_path):
     path = write(tmp_path, "v.txt", "\n\n[PAD]\n[UNK]\t3\n")
     with pytest.raises(DataError, match="no tokens"):
