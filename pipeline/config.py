@@ -267,19 +267,27 @@ def _check_name(name: str, where: str) -> None:
         )
 
 
+# ASCII bytes that a stateful or escaping codec reads as something else: a shift into
+# ISO-2022 or HZ, a UTF-7 base64 run, a raw-unicode escape, an IDNA label.
+_ASCII_PROBES = (bytes(range(128)), b"\x1b$B!\"\x1b(B", b"\x1b$)C\x0e!!\x0f", b"~{!!~}", b"+AGE-", b"\\u00e9", b"xn--caf-dma")
+
+
 def _check_encoding(encoding: str, where: str) -> None:
-    """Files are split into lines and tokens as bytes, so the encoding must keep ASCII as ASCII."""
+    """Files are split into lines and tokens as bytes, and pure-ASCII text is taken as it is
+    without decoding, so every ASCII byte sequence must decode to itself."""
     import codecs
 
     try:
         codecs.lookup(encoding)
-        ok = "a b\n".encode(encoding) == b"a b\n"
+        ok = "a b\n".encode(encoding) == b"a b\n" and all(
+            probe.decode(encoding) == probe.decode("ascii") for probe in _ASCII_PROBES
+        )
     except (LookupError, UnicodeError):
         ok = False
     if not ok:
         raise ConfigError(
-            f"The 'vectors.encoding' parameter must be an ASCII-compatible text encoding such as "
-            f"'utf-8' or 'latin-1'. Got {encoding!r} instead.",
+            f"The 'vectors.encoding' parameter must be an ASCII-compatible, stateless text encoding "
+            f"such as 'utf-8' or 'latin-1'. Got {encoding!r} instead.",
             where,
         )
 

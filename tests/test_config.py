@@ -73,6 +73,11 @@ def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value)
         ("[matrix\n", "invalid TOML"),
         ("[vectors]\nencoding = 'utf-16'\n", "ASCII-compatible"),
         ("[vectors]\nencoding = 'no-such-codec'\n", "ASCII-compatible"),
+        ("[vectors]\nencoding = 'utf-7'\n", "stateless"),  # ASCII bytes that decode to other text
+        ("[vectors]\nencoding = 'iso2022_jp'\n", "stateless"),  # ASCII bytes that decode to other text
+        ("[vectors]\nencoding = 'hz'\n", "stateless"),  # ASCII bytes that decode to other text
+        ("[vectors]\nencoding = 'raw_unicode_escape'\n", "stateless"),  # ASCII bytes that decode to other text
+        ("[vectors]\nencoding = 'idna'\n", "stateless"),  # ASCII bytes that decode to other text
     ],
 )
 def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
@@ -83,6 +88,11 @@ def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
     assert str(path) in str(info.value)
     assert info.value.exit_code == 78
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "cp1252", "shift_jis", "gb18030", "euc_kr"])
+def test_ascii_compatible_encodings_are_accepted(tmp_path, encoding):
+    assert load_config(write(tmp_path, f"[vectors]\nencoding = '{encoding}'\n")).vectors.encoding == encoding
 
 
 def test_config_with_a_byte_order_mark_loads(tmp_path):
