@@ -324,6 +324,8 @@ def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: 
             raise bad("a list of strings")
         choices = f.metadata.get("item_choices")
         for v in value:
+            if not v.strip():  # "" would name the config's own folder as a corpus file
+                raise bad("a list of non-empty strings")
             if choices and v not in choices:
                 raise ConfigError(
                     f"The '{name}' parameter must list only {', '.join(map(repr, choices))}. "

@@ -71,6 +71,9 @@ def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value)
         ("name = '../etc'\n", "no '/' or '..'"),
         ("name = 'a/b'\n", "no '/' or '..'"),
         ("[matrix\n", "invalid TOML"),
+        ("[vectors]\ncorpus = ['']\n", "The 'vectors.corpus' parameter must be a list of non-empty strings"),
+        ("[vocab]\ncorpus = ['a.txt', ' ']\n", "The 'vocab.corpus' parameter must be a list of non-empty strings"),
+        ("[evaluate]\nprobes = ['']\n", "non-empty strings"),
         ("[vectors]\nencoding = 'utf-16'\n", "ASCII-compatible"),
         ("[vectors]\nencoding = 'no-such-codec'\n", "ASCII-compatible"),
         ("[vectors]\nencoding = 'utf-7'\n", "stateless"),  # ASCII bytes that decode to other text
