@@ -332,6 +332,12 @@ def read_word_index(
                 f"entry {word!r}: the word holds a line break (expected one-line words: line i of vocab.txt is row i)",
                 path,
             )
+        if not word.isascii() and not _utf8_encodable(word):
+            raise DataError(
+                f"entry {word!r}: the word holds a lone surrogate escape (expected text that UTF-8 can write: "
+                "a pair such as \\ud83d\\ude00 for one character above U+FFFF)",
+                path,
+            )
         if not _is_index(idx):
             raise DataError(
                 f"entry {word!r}: {idx!r} is not an integer index >= 0 (expected an object of word: integer index)",
@@ -375,8 +381,9 @@ def read_word_index(
         oov_idx, oov_source = None, "appended"
 
     n_rows = max(kept, default=0) + 1
-    tokens = [padding_token] + [kept.get(i, f"[unused{i}]") for i in range(1, n_rows)]
     gap_rows = [i for i in range(1, n_rows) if i not in kept]
+    placeholders = _placeholders(gap_rows, taken={padding_token, oov_token, *kept.values()})
+    tokens = [padding_token] + [kept.get(i) or placeholders[i] for i in range(1, n_rows)]
     if oov_idx is None:
         oov_idx = n_rows
         tokens.append(oov_token)
@@ -391,7 +398,7 @@ def read_word_index(
         "format": fmt,
         "words": len(tokens) - len(reserved),
         "gaps": len(gap_rows),
-        "gap_examples": [f"[unused{i}]" for i in gap_rows[:MAX_EXAMPLES]],
+        "gap_examples": [placeholders[i] for i in gap_rows[:MAX_EXAMPLES]],
         "truncated": truncated,
         "limit": limit,
         "num_words": num_words,
@@ -406,6 +413,29 @@ def read_word_index(
         source={"kind": "word_index", "format": fmt, **info},
         stats=stats,
     )
+
+
+def _placeholders(gap_rows: list[int], taken: set[str]) -> dict[int, str]:
+    """A name for each missing index: ``[unused<i>]``, with ``#`` added while a real word has it.
+
+    >>> _placeholders([2, 3], taken={"[unused3]"})
+    {2: '[unused2]', 3: '[unused3]#'}
+    """
+    names = {}
+    for i in gap_rows:
+        name = f"[unused{i}]"
+        while name in taken:
+            name += "#"
+        names[i] = name
+    return names
+
+
+def _utf8_encodable(word: str) -> bool:
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_tokenizer(data: dict[str, Any]) -> bool:

@@ -165,6 +165,25 @@ def test_plain_word_index_gaps_and_appended_oov(tmp_path):
     assert (stats["gaps"], stats["gap_examples"], stats["oov_source"]) == (1, ["[unused2]"], "appended")
 
 
+def test_word_index_placeholder_never_takes_a_real_words_name(tmp_path):
+    # index 2 is missing and a real word is called "[unused2]": the placeholder must differ,
+    # or vocab.txt would hold the same line twice and the word's index would be ambiguous
+    vocab = read_word_index(write(tmp_path, "wi.json", '{"the": 1, "[unused2]": 3, "[unused2]#": 4, "x": 6}'))
+    assert vocab.tokens[1:7] == ("the", "[unused2]##", "[unused2]", "[unused2]#", "[unused5]", "x")
+    assert len(set(vocab.tokens)) == len(vocab.tokens)
+    assert vocab.reserved == frozenset({0, 2, 5, 7}) and vocab.word_rows == (1, 3, 4, 6)
+    assert vocab.stats["gap_examples"] == ["[unused2]##", "[unused5]"]
+
+
+def test_word_index_lone_surrogate_is_a_data_error(tmp_path):
+    path = write(tmp_path, "wi.json", '{"the": 1, "lone\\ud800": 2}')
+    with pytest.raises(DataError) as err:
+        read_word_index(path)
+    assert err.value.exit_code == 65 and "lone surrogate" in str(err.value) and "'lone\\ud800'" in str(err.value)
+    # a proper pair is one character, and fine
+    assert read_word_index(write(tmp_path, "ok.json", '{"smile\\ud83d\\ude00": 1}')).tokens[1] == "smile\U0001f600"
+
+
 def test_plain_word_index_uses_configured_oov_token(tmp_path):
     vocab = read_word_index(write(tmp_path, "wi.json", '{"[UNK]": 1, "a": 2, "[PAD]": 0}'))
     assert vocab.tokens == ("[PAD]", "[UNK]", "a")
