@@ -69,7 +69,7 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
     if cache_dir is not None:
         memo = cache_dir / "identity" / (hashlib.blake2b(stat_key.encode(), digest_size=16).hexdigest() + ".json")
         try:
-            data = json.loads(memo.read_text())
+            data = json.loads(memo.read_text(encoding="utf-8"))
             if data.get("stat_key") == stat_key and isinstance(data.get("sha256"), str):
                 # The path as this call spells it: the same file may be named relative, absolute or by a link.
                 return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": data["sha256"]}
@@ -107,9 +107,9 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default))
+        tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default), encoding="utf-8")
         os.replace(tmp, path)
-    except OSError:
+    except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not leave half-written files behind
         raise
 
@@ -156,9 +156,11 @@ class StageCache:
                     np.save(tmp / f"{f.name}.npy", value, allow_pickle=False)
                 else:
                     fields[f.name] = value
-            (tmp / "fields.json").write_text(json.dumps(fields, ensure_ascii=False, default=_json_default))
+            (tmp / "fields.json").write_text(
+                json.dumps(fields, ensure_ascii=False, default=_json_default), encoding="utf-8"
+            )
             digests = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
-            (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}))
+            (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}), encoding="utf-8")
             if final.exists():
                 shutil.rmtree(final, ignore_errors=True)
             os.rename(tmp, final)
@@ -170,6 +172,9 @@ class StageCache:
             )
             self.write_failed = True
             shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:  # a bug or Ctrl-C: leave no half-written folder behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     def load(self, stage: str, fp: str, cls: type, mmap: bool = False) -> Any | None:
         """The cached result, or None if missing or damaged (a damaged entry is removed)."""

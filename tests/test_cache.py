@@ -118,3 +118,12 @@ def test_a_changed_value_in_any_entry_file_is_detected(tmp_path, name):
     assert path.stat().st_size == size and path.read_bytes() != before
     assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
     assert not cache.entry("matrix", "fp1").exists()
+
+
+def test_a_save_that_fails_midway_leaves_no_temporary_folder(tmp_path):
+    cache = StageCache(tmp_path)
+    bad = EmbeddingMatrix(**{**vars(matrix()), "info": {"word": "lone\ud800"}})  # UTF-8 cannot write it
+    with pytest.raises(UnicodeEncodeError):
+        cache.save("matrix", "fp1", bad)
+    assert list((tmp_path / "stages" / "matrix").iterdir()) == []
+    assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
