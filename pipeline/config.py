@@ -30,6 +30,7 @@ from typing import Any
 from pipeline.errors import ConfigError
 
 GENSIM_TEST_PREFIX = "gensim-test:"
+REJECTED_SUFFIX = ".rejected"  # <export.dir>/<name>.rejected/ holds a gate-failing run's output
 DEFAULT_CONFIG_NAME = "default.toml"
 
 
@@ -263,6 +264,12 @@ def _check_name(name: str, where: str) -> None:
         raise ConfigError(
             f"The 'name' parameter must be a folder name of letters, digits, '.', '_' or '-' "
             f"(no '/' or '..'). Got {name!r} instead.",
+            where,
+        )
+    if name.endswith(REJECTED_SUFFIX):
+        raise ConfigError(
+            f"The 'name' parameter must not end in '{REJECTED_SUFFIX}': '<name>{REJECTED_SUFFIX}' is where a run "
+            f"that misses the quality gate puts its output. Got {name!r} instead.",
             where,
         )
 

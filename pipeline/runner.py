@@ -29,7 +29,7 @@ import numpy as np
 
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
-from pipeline.config import Config, resolve_input
+from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
 from pipeline.errors import GateError
 
 log = logging.getLogger(__name__)
@@ -392,8 +392,10 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
     target = artifact_dir(config)
     extra_writers = _extra_writers(config)  # a requested format's missing package fails now, not after training
     started, t0 = now_iso(), time.perf_counter()
+    rejected = target.with_name(target.name + REJECTED_SUFFIX)
     with run_lock(target, wait=wait):
         clean_leftovers(target)
+        clean_leftovers(rejected)  # a killed gate-failing run wrote there, under the same lock
         cache_root = default_cache_dir(config.cache.dir)
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
         published = _published_manifest(target)
@@ -428,7 +430,7 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
         "matrix": matrix.info,
         "evaluation": evaluation,
     }
-    out = target if not missed else target.with_name(f"{target.name}.rejected")
+    out = target if not missed else target.with_name(target.name + REJECTED_SUFFIX)
     t_export = time.perf_counter()
 
     def build_manifest() -> dict[str, Any]:

@@ -159,6 +159,22 @@ def test_gate_rejects_then_accepts(project):
     assert (project / "artifacts" / "r" / "manifest.json").exists()
 
 
+def test_leftovers_of_a_killed_gate_failing_run_are_removed_by_the_next_run(project):
+    with pytest.raises(Exception):
+        run(cfg("evaluate.gate.min_coverage=0.95"))
+    arts = project / "artifacts"
+    (arts / ".r.rejected.tmp-123-abcd").mkdir()  # as if killed while writing r.rejected
+    (arts / ".r.tmp-456-ef01").mkdir()
+    run(cfg())
+    assert sorted(p.name for p in arts.iterdir() if not p.name.startswith(".r.lock")) == ["r", "r.rejected"]
+
+
+def test_a_name_ending_in_rejected_is_refused(project):
+    with pytest.raises(Exception, match="must not end in '.rejected'") as info:
+        cfg("name='r.rejected'")
+    assert info.value.exit_code == 78
+
+
 def test_unmeasurable_gate_threshold_is_a_miss(project):
     with pytest.raises(Exception, match="analogy_accuracy could not be measured"):
         run(cfg("evaluate.gate.min_analogy_accuracy=0.1"))
