@@ -4,17 +4,23 @@ The lock is ``<export.dir>/.<name>.lock``, held with ``fcntl.flock`` for the
 whole run. The kernel drops it when the process dies, even by SIGKILL, so a
 killed run never leaves a stale lock behind. The holder's pid is written into
 the file so that a refused run can say who holds it.
+
+:func:`folder_lock` is the waiting kind, for scratch folders such as the
+prepared training corpus that two runs of one name share.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.errors import LockHeldError, StorageError
+
+log = logging.getLogger(__name__)
 
 
 def lock_path(target: Path) -> Path:
@@ -62,3 +68,29 @@ def _read_pid(fd: int) -> str:
         return os.pread(fd, 32, 0).decode().strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+@contextmanager
+def folder_lock(folder: Path, poll: float = 0.5):
+    """Hold ``folder/.lock`` exclusively, waiting for as long as another process holds it.
+
+    For scratch work that a second process would spoil (e.g. pruning a prepared
+    corpus another run is training on). A lock that cannot be created is not
+    taken: the caller goes on unguarded, as before locks existed.
+    """
+    try:
+        fd = os.open(Path(folder) / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for pid %s, which is using %s", _read_pid(fd), folder)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -340,3 +340,25 @@ def test_prepared_corpus_is_reused_until_the_corpus_changes(tmp_path, monkeypatc
     third = train_mod.train_vectors(cfg, base_dir=tmp_path, seed=1, work_dir=tmp_path / "work")
     assert len(calls) == 2 and third.stats["corpus_words"] == 90
     assert len(list((tmp_path / "work").glob("corpus-*.txt"))) == 1
+
+
+def test_a_second_process_waits_instead_of_removing_the_corpus_in_use(tmp_path):
+    # Two runs of one name (say, different export.dir) share the work folder. While one trains,
+    # the other must not prune its prepared corpus (it used to: FileNotFoundError mid-training).
+    import threading
+
+    from pipeline.lock import folder_lock
+
+    (tmp_path / "a.txt").write_text("the cat sat on the mat\n" * 20)
+    (tmp_path / "b.txt").write_text("a dog ran far\n" * 20)
+    train(tmp_path, ["a.txt"])
+    (in_use,) = (tmp_path / "work").glob("corpus-*.txt")
+    done = []
+    with folder_lock(tmp_path / "work"):  # as the first run holds it while training on in_use
+        other = threading.Thread(target=lambda: done.append(train(tmp_path, ["b.txt"]).stats["corpus_words"]))
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive() and in_use.exists()
+    other.join(timeout=60)
+    assert done == [80] and not in_use.exists()
+    assert len(list((tmp_path / "work").glob("corpus-*.txt"))) == 1

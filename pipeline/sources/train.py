@@ -66,6 +66,7 @@ import numpy as np
 
 from pipeline.config import VectorsConfig
 from pipeline.errors import ConfigError, DataError, StorageError
+from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
 from pipeline.sources.files import describe_file
@@ -451,37 +452,40 @@ def train_vectors(
         raise StorageError(f"cannot create the work folder: {exc.strerror or exc} "
                            "(expected a writable location)", work) from None
 
-    started = time.perf_counter()
-    prepared = _prepared_corpus(files, work, lowercase=config.lowercase, encoding=config.encoding,
-                                encoding_errors=config.encoding_errors, workers=train.workers)
-    prepare_seconds = time.perf_counter() - started
-    logger.info("prepared %s: %s sentences, %s words from %d file(s), %d line(s) wrapped, in %.2f s",
-                prepared["path"], f"{prepared['sentences']:,}", f"{prepared['words']:,}", len(files),
-                prepared["lines_wrapped"], prepare_seconds)
+    # One process at a time prepares and trains in this folder: a run that prepares a different
+    # corpus removes the old one, which must not be the file another run is training on.
+    with folder_lock(work):
+        started = time.perf_counter()
+        prepared = _prepared_corpus(files, work, lowercase=config.lowercase, encoding=config.encoding,
+                                    encoding_errors=config.encoding_errors, workers=train.workers)
+        prepare_seconds = time.perf_counter() - started
+        logger.info("prepared %s: %s sentences, %s words from %d file(s), %d line(s) wrapped, in %.2f s",
+                    prepared["path"], f"{prepared['sentences']:,}", f"{prepared['words']:,}", len(files),
+                    prepared["lines_wrapped"], prepare_seconds)
 
-    g = _gensim()
-    corpus_path = str(prepared["path"])
-    # Word2Vec(corpus_file=...) in one call would hide train()'s counts and pass gensim's own
-    # word total, which does not know about the fillers; so: construct, build the vocabulary, train.
-    model = g.Word2Vec(
-        vector_size=train.vector_size, window=train.window, min_count=train.min_count, sg=train.sg,
-        hs=train.hs, negative=train.negative, sample=train.sample, alpha=train.alpha,
-        min_alpha=train.min_alpha, epochs=train.epochs, workers=train.workers, seed=seed,
-    )
-    # The prepared corpus's counts are what build_vocab(corpus_file=...) would find, in its order
-    # (tests/test_train.py compares the two), without reading the file again.
-    model.build_vocab_from_freq(dict(prepared["vocab_counts"]), corpus_count=prepared["gensim_total_examples"])
-    model.corpus_total_words = prepared["words"]
-    if len(model.wv) == 0:
-        raise ConfigError(f"The 'vectors.train.min_count' parameter must be at most the count of the corpus's "
-                          f"most frequent word (no word of the {prepared['words']:,} occurs that often). "
-                          f"Got {train.min_count} instead.")
-    epoch_log = g.EpochLogger(train.epochs)
-    started = time.perf_counter()
-    words_trained, words_read = model.train(
-        corpus_file=corpus_path, total_words=prepared["gensim_total_words"],
-        total_examples=prepared["gensim_total_examples"], epochs=train.epochs, callbacks=[epoch_log],
-    )
+        g = _gensim()
+        corpus_path = str(prepared["path"])
+        # Word2Vec(corpus_file=...) in one call would hide train()'s counts and pass gensim's own
+        # word total, which does not know about the fillers; so: construct, build the vocabulary, train.
+        model = g.Word2Vec(
+            vector_size=train.vector_size, window=train.window, min_count=train.min_count, sg=train.sg,
+            hs=train.hs, negative=train.negative, sample=train.sample, alpha=train.alpha,
+            min_alpha=train.min_alpha, epochs=train.epochs, workers=train.workers, seed=seed,
+        )
+        # The prepared corpus's counts are what build_vocab(corpus_file=...) would find, in its order
+        # (tests/test_train.py compares the two), without reading the file again.
+        model.build_vocab_from_freq(dict(prepared["vocab_counts"]), corpus_count=prepared["gensim_total_examples"])
+        model.corpus_total_words = prepared["words"]
+        if len(model.wv) == 0:
+            raise ConfigError(f"The 'vectors.train.min_count' parameter must be at most the count of the corpus's "
+                              f"most frequent word (no word of the {prepared['words']:,} occurs that often). "
+                              f"Got {train.min_count} instead.")
+        epoch_log = g.EpochLogger(train.epochs)
+        started = time.perf_counter()
+        words_trained, words_read = model.train(
+            corpus_file=corpus_path, total_words=prepared["gensim_total_words"],
+            total_examples=prepared["gensim_total_examples"], epochs=train.epochs, callbacks=[epoch_log],
+        )
     seconds = time.perf_counter() - started
     expected_read = prepared["file_words"] * train.epochs
     if words_read != expected_read:
