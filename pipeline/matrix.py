@@ -10,12 +10,14 @@ Use :func:`build_matrix` after :func:`pipeline.align.align`. Each row is one of:
 * the OOV row and every unmatched word: initialised by ``oov_init``
   (``normal``, ``uniform``, ``zeros`` or ``mean``; see :func:`oov_row`).
 
-The random rows depend on ``(seed, token)`` only (see :func:`token_rng`), so
-reordering the vocabulary or adding words never changes an existing row.
-The statistics they follow (per-dimension mean and std) are taken over the
-DISTINCT source vectors the vocabulary matched, in source order: a source
-vector matched by both "Apple" and "apple" counts once, and row order cannot
-change a bit of the result.
+The random draw of a row depends on ``(seed, token)`` only (see
+:func:`token_rng`), never on its row number. The statistics it is scaled to
+(per-dimension mean and std) are taken over the DISTINCT source vectors the
+vocabulary matched, in source order: a source vector matched by both "Apple"
+and "apple" counts once. So reordering the vocabulary, or adding or removing
+words that match no vector, changes no existing row by a bit; adding or
+removing a word that does match shifts those statistics, and with them every
+initialised row (and the PCA fit, when ``output_dim`` is smaller).
 """
 
 from __future__ import annotations

@@ -112,6 +112,20 @@ def test_rows_do_not_depend_on_order_or_other_words():
     assert np.array_equal(more.weights[: len(first.tokens)], first.weights)
 
 
+def test_adding_a_matched_word_rescales_initialised_rows_but_keeps_their_draw():
+    vectors = random_vectors(20, 4)
+    before = build(make_vocab(["w1", "w2", "x", "y"]), vectors)
+    after = build(make_vocab(["w1", "w2", "x", "y", "w7"]), vectors)
+
+    def draws(emb, source_rows):  # z = (row - mean) / std over the matched source vectors
+        matched = vectors.matrix[source_rows].astype(np.float64)
+        return (emb.weights[[1, 4, 5]].astype(np.float64) - matched.mean(axis=0)) / matched.std(axis=0)
+
+    assert not np.array_equal(after.weights[[1, 4, 5]], before.weights[[1, 4, 5]])  # [UNK], x, y moved
+    np.testing.assert_allclose(draws(after, [1, 2, 7]), draws(before, [1, 2]), rtol=1e-4, atol=1e-4)
+    assert np.array_equal(after.weights[[2, 3]], before.weights[[2, 3]])  # w1, w2: the source vectors
+
+
 def test_seed_decides_the_bytes():
     vectors, vocab = random_vectors(20, 4), make_vocab(["w1", "w2", "x", "y"])
     a, b, c = build(vocab, vectors, seed=1), build(vocab, vectors, seed=1), build(vocab, vectors, seed=2)
