@@ -350,8 +350,8 @@ def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:
     """Check that TOKENIZER gives every token the row ARTIFACTS has for it; exit 65 on drift.
 
     TOKENIZER is a Keras Tokenizer.to_json() file or a {"word": index} object
-    (.json), or a token file, one token a line (words from row 2; a vocab.txt
-    or a saved TextVectorization vocabulary works too). The report (ok,
+    (.json), or a token file, one token a line (words from row 2; a saved
+    TextVectorization vocabulary works too), or a vocab.txt (line i is id i). The report (ok,
     counts, moved / appeared / vanished entries) goes to stdout as JSON.
 
     \b

@@ -311,9 +311,12 @@ class Indexer:
           see :func:`pipeline.vocab.read_token_file`): empty entries and the
           padding / OOV tokens are skipped, a repeat keeps its first place, and
           the words take rows 2, 3, ... So the token file an artifact was built
-          from, the artifact's own ``vocab.txt``, and Keras
-          ``TextVectorization.get_vocabulary()`` (``""``, ``"[UNK]"``, words)
-          all read as their ids.
+          from and Keras ``TextVectorization.get_vocabulary()`` (``""``,
+          ``"[UNK]"``, words) read as their ids;
+        * a file laid out as this vocabulary's ``vocab.txt`` (the padding token
+          on the first line, the OOV token on line ``oov_idx``): line i is id
+          i, each line whole. A ``vocab.txt`` with gap placeholders or the OOV
+          row last (a word_index vocabulary) reads as its ids too.
         """
         word_ids, oov_id, where = self._tokenizer_ids(source)
         return self._compare(word_ids, oov_id, where)
@@ -343,10 +346,33 @@ class Indexer:
         if ".json" in path.suffixes:
             vocab = read_word_index(path, **common)  # no max_size: every id the tokenizer emits counts
         else:
+            rows = _read_row_list(path, self.padding_token)
+            if rows is not None and rows[self.oov_idx: self.oov_idx + 1] == [self.oov_token]:
+                return *self._row_list_ids(rows), str(path)  # laid out as vocab.txt: line i is id i
             vocab = read_token_file(path, **common)
         ids = {vocab.tokens[i]: i for i in range(len(vocab.tokens)) if i not in vocab.reserved}
         own_oov = vocab.stats.get("oov_source") != "appended"  # an appended OOV row is not the tokenizer's
         return ids, (vocab.oov_idx if own_oov else None), str(path)
+
+    def _row_list_ids(self, rows: Sequence[str]) -> tuple[dict[str, int], int | None]:
+        """Ids of a row list such as an artifact's ``vocab.txt``: line i is id i.
+
+        The padding line, the OOV token's line (its id is returned) and this
+        vocabulary's own placeholders at their rows are not words.
+
+        >>> Indexer(("[PAD]", "[UNK]", "a"))._row_list_ids(["[PAD]", "b", "[UNK]", "a"])
+        ({'b': 1, 'a': 3}, 2)
+        """
+        ids: dict[str, int] = {}
+        oov_id = None
+        for i, tok in enumerate(rows):
+            if i == self.padding_idx and tok == self.padding_token:
+                continue
+            if tok == self.oov_token and oov_id is None:
+                oov_id = i
+            elif not (i in self.reserved and i < len(self.tokens) and self.tokens[i] == tok):
+                ids.setdefault(tok, i)
+        return ids, oov_id
 
     def _token_list_ids(self, tokens: Sequence[str]) -> dict[str, int]:
         """Rows of a token list under the token-file rules (see :meth:`check_word_index`).
@@ -383,6 +409,30 @@ class Indexer:
             input_dim=len(self.tokens),
             source=where,
         )
+
+
+def _read_row_list(path: Path, padding_token: str) -> list[str] | None:
+    """The lines of ``path`` if its first line is ``padding_token`` (an artifact's ``vocab.txt``), else None.
+
+    Such a file is read as ``vocab.txt`` is written: one token a line, whole
+    (a TAB is part of the token, not a count separator).
+    """
+    try:
+        with open(path, "rb") as fh:
+            if fh.readline().rstrip(b"\r\n") != padding_token.encode("utf-8"):
+                return None
+            data = fh.read()
+    except OSError:
+        return None  # read_token_file reports it
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 2
+        raise DataError("not valid utf-8 (expected a vocab.txt written by embpipe)", path, line) from None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line
+        lines.pop()
+    return [padding_token, *(line.rstrip("\r") for line in lines)]
 
 
 def check_vocab(artifacts: str | os.PathLike, tokenizer: Mapping[str, int] | Sequence[str] | str | os.PathLike) -> Drift:

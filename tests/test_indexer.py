@@ -252,6 +252,28 @@ def test_drift_against_a_word_index_vocabulary_built_by_the_pipeline(tmp_path):
         check_vocab(copy, tok)
 
 
+def test_a_word_index_artifacts_own_vocab_txt_is_no_drift(tmp_path):
+    # index 2 missing (a placeholder row), the OOV row appended last, a word holding a TAB
+    tokens = ("[PAD]", "the", "[unused2]", "new\tyork", "cat", "[UNK]")
+    weights = np.arange(12, dtype=np.float32).reshape(6, 2)
+    weights[[0, 2]] = 0
+    matrix = EmbeddingMatrix(weights, tokens, np.array([0, 1, 0, 1, 1, 0], bool), (5,))
+    manifest = {"input_dim": 6, "output_dim": 2, "padding_idx": 0, "oov_idx": 5, "reserved_rows": [0, 2, 5]}
+    folder = tmp_path / "wi"
+    write_artifacts(folder, matrix, report={}, manifest=manifest, report_md="")
+    assert check_vocab(folder, folder / "vocab.txt").ok
+    # line i is id i: a swap is two moves, not a renumbering of everything
+    edited = tmp_path / "edited.txt"
+    edited.write_text("[PAD]\nthe\n[unused2]\ncat\nnew\tyork\n[UNK]\n", encoding="utf-8")
+    drift = check_vocab(folder, edited)
+    assert drift.moved == (Moved("cat", 4, 3), Moved("new\tyork", 3, 4))
+    assert drift.appeared == () and drift.vanished == ()
+    # the OOV token on another line: not this layout, so read under the token-file rules (words from row 2)
+    other = tmp_path / "other.txt"
+    other.write_text("[PAD]\nthe\ncat\n", encoding="utf-8")
+    assert check_vocab(folder, other).moved == (Moved("[UNK]", 5, 1), Moved("the", 1, 2), Moved("cat", 4, 3))
+
+
 # --------------------------------------------------------------------------- properties
 
 PROP_INDEXER = Indexer(("[PAD]", "[UNK]", *WORDS))
