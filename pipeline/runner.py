@@ -334,10 +334,16 @@ def _up_to_date(folder: Path, manifest: dict[str, Any] | None, export_fingerprin
         return False
 
 
+def _forced_stages(force: tuple[str, ...] | frozenset[str]) -> list[str]:
+    return list(STAGES) if "all" in force else [s for s in STAGES if s in force]
+
+
 def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """What :func:`run` would do, per stage, and why; runs nothing.
 
     Each row: ``stage``, ``action`` ("cached", "run", "up to date") and ``why``.
+    Like :func:`run`, an up-to-date published folder means no stage runs,
+    whatever the stage cache holds; forcing any stage rewrites the folder.
     """
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
@@ -345,14 +351,20 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     target = artifact_dir(config)
     published = _published_manifest(target)
     previous = (published or {}).get("run", {}).get("fingerprint_parts", {})
+    forced_stages = _forced_stages(force)
+    up_to_date = _up_to_date(target, published, fps["export"])
     rows = []
     for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
-        forced = stage in force or "all" in force
-        if stage == "export":
-            action = "up to date" if _up_to_date(target, published, fps[stage]) and not forced else "run"
+        if up_to_date and not forced_stages:
+            action, why = "up to date", "published artifacts made from these inputs"
+        elif stage in forced_stages:
+            action, why = "run", "forced"
+        elif stage == "export":
+            action = "run"
+            why = f"forced {', '.join(forced_stages)}" if up_to_date else _why(parts[stage], previous.get(stage), action)
         else:
-            action = "cached" if cache.has(stage, fps[stage]) and not forced else "run"
-        why = "forced" if forced else _why(parts[stage], previous.get(stage), action)
+            action = "cached" if cache.has(stage, fps[stage]) else "run"
+            why = _why(parts[stage], previous.get(stage), action)
         rows.append({"stage": stage, "action": action, "fingerprint": fps[stage], "why": why})
     return rows
 
@@ -400,7 +412,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
         published = _published_manifest(target)
         forced = frozenset(force)
-        if _up_to_date(target, published, fps["export"]) and not forced & {*STAGES, "all"}:
+        if _up_to_date(target, published, fps["export"]) and not _forced_stages(forced):
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
             report = json.loads((target / "report.json").read_text(encoding="utf-8"))
             return RunResult(target, published, report, {s: "skipped" for s in STAGES})

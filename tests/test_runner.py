@@ -178,3 +178,23 @@ def test_a_name_ending_in_rejected_is_refused(project):
 def test_unmeasurable_gate_threshold_is_a_miss(project):
     with pytest.raises(Exception, match="analogy_accuracy could not be measured"):
         run(cfg("evaluate.gate.min_analogy_accuracy=0.1"))
+
+
+def test_plan_says_what_run_then_does(project, monkeypatch):
+    monkeypatch.setenv("EMBPIPE_CACHE_DIR", str(project / "cache"))
+    as_run = {"cached": "hit", "run": "run", "up to date": "skipped"}
+
+    def check(*force):
+        expected = {r["stage"]: as_run[r["action"]] for r in plan(cfg(), force=force)}
+        assert run(cfg(), force=force).cache == expected
+        return expected
+
+    assert set(check().values()) == {"run"}
+    assert set(check().values()) == {"skipped"}
+    forced = check("matrix")
+    assert forced["matrix"] == "run" and forced["export"] == "run" and forced["vocab"] == "hit"
+    import shutil
+
+    shutil.rmtree(project / "cache" / "stages")  # the README says the cache is safe to delete
+    assert set(check().values()) == {"skipped"}  # the published folder is still up to date
+    assert set(check("evaluate").values()) == {"run"}  # nothing cached any more
