@@ -792,9 +792,11 @@ def _field_strategy(name: str, hint, f: dataclasses.Field):
     if name == "encoding":  # checked when loading: an ASCII-compatible codec
         return st.sampled_from(["utf-8", "latin-1", "cp1252", "ascii", "utf8", "iso-8859-15"])
     if name == "name":
-        return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}", fullmatch=True).filter(lambda s: ".." not in s)
-    if typing.get_origin(hint) is tuple:
-        items = st.sampled_from(md["item_choices"]) if md.get("item_choices") else text
+        return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,15}", fullmatch=True).filter(
+            lambda s: ".." not in s and not s.endswith(".rejected")
+        )
+    if typing.get_origin(hint) is tuple:  # paths or words: never blank
+        items = st.sampled_from(md["item_choices"]) if md.get("item_choices") else text.filter(str.strip)
         return st.lists(items, max_size=4)
     if hint is bool:
         return st.booleans()
@@ -912,7 +914,7 @@ def check_config_result(config, cls=Config, prefix="") -> None:
             check_config_result(value, hint, name + ".")
             continue
         if typing.get_origin(hint) is tuple:
-            assert isinstance(value, tuple) and all(isinstance(v, str) for v in value), name
+            assert isinstance(value, tuple) and all(isinstance(v, str) and v.strip() for v in value), name
             assert not md.get("item_choices") or set(value) <= set(md["item_choices"]), name
             continue
         assert type(value) is hint, f"{name} is {value!r}, not a {hint.__name__}"
@@ -923,6 +925,7 @@ def check_config_result(config, cls=Config, prefix="") -> None:
         assert hi is None or value <= hi, f"{name} = {value!r} > {hi}"
     if cls is Config:
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", config.name) and ".." not in config.name
+        assert not config.name.endswith(".rejected")
 
 
 WRONG_VALUES = st.one_of(
