@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 STAGES = ("vectors", "vocab", "align", "matrix", "evaluate", "export")
 # Bump a stage's number when its logic changes: every cached result of it, and downstream, is then stale.
-STAGE_VERSIONS = {"vectors": 1, "vocab": 1, "align": 1, "matrix": 1, "evaluate": 1, "export": 1}
+STAGE_VERSIONS = {"vectors": 1, "vocab": 2, "align": 1, "matrix": 1, "evaluate": 1, "export": 1}
 
 
 @dataclass(frozen=True, eq=False)

@@ -362,6 +362,15 @@ def read_word_index(
     limit = min(limits) if limits else None
     kept = {i: w for i, w in by_index.items() if limit is None or i < limit}
     truncated = len(by_index) - len(kept)
+    words_kept = [i for i, w in kept.items() if w not in (tokenizer_oov, oov_token)]
+    if not words_kept:  # an artifact of padding and OOV rows alone is no use to anyone
+        words = [i for i, w in by_index.items() if w not in (tokenizer_oov, oov_token)]
+        what = "vocab.max_size" if limit == max_size else "the tokenizer's num_words"
+        raise DataError(
+            f"no word has an index below {limit} ({what}) (expected a limit above the smallest word index"
+            + (f", {min(words)})" if words else "; the file holds only the OOV token)"),
+            path,
+        )
 
     n_gaps = max(kept, default=0) - len(kept)
     max_gaps = max(MIN_GAPS_REFUSED, GAPS_PER_WORD * len(kept))
@@ -483,7 +492,8 @@ def count_corpus(
     Words with count >= ``min_count`` are kept, sorted by count descending,
     ties in order of first appearance (a stable sort over first-seen order), and
     capped at ``max_size`` words. Tokens equal to the padding or OOV token are
-    not words (``reserved_skipped``). A corpus with no tokens is a DataError.
+    not words (``reserved_skipped``). A corpus with no tokens is a DataError; a
+    ``min_count`` above every word's count is a ConfigError.
 
     >>> # corpus "b a b\\nc b a"  ->  tokens ('[PAD]', '[UNK]', 'b', 'a', 'c'), counts (None, None, 3, 2, 1)
     """
@@ -500,6 +510,16 @@ def count_corpus(
         )
     reserved_skipped = counter.pop(padding_token, 0) + counter.pop(oov_token, 0)
     frequent = [(w, n) for w, n in counter.items() if n >= min_count]
+    if not counter:
+        raise DataError(
+            f"the corpus holds only the tokens {padding_token!r} and {oov_token!r} (expected words)",
+            paths[0] if len(paths) == 1 else ", ".join(map(str, paths)),
+        )
+    if not frequent:  # an artifact of padding and OOV rows alone is no use to anyone
+        raise ConfigError(
+            f"The 'vocab.min_count' parameter must be at most {max(counter.values())}, the count of the "
+            f"corpus's most frequent word (no word is kept). Got {min_count} instead."
+        )
     frequent.sort(key=lambda wn: -wn[1])  # stable: equal counts stay in first-seen order
     words, counts, truncated = _cap([w for w, _ in frequent], [n for _, n in frequent], max_size)
     stats = {

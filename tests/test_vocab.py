@@ -202,6 +202,18 @@ def test_word_index_max_size_mirrors_keras_num_words(tmp_path):
     assert read_word_index(limited, max_size=100).tokens == ("[PAD]", "<OOV>", "a", "b")
 
 
+def test_word_index_limit_that_keeps_no_word_is_refused(tmp_path):
+    wi = {"<OOV>": 1, "a": 2, "b": 3}
+    path = write(tmp_path, "tok.json", keras_json(wi, oov_token="<OOV>"))
+    for max_size in (1, 2):  # nothing, or the OOV token alone
+        with pytest.raises(DataError, match=r"no word has an index below \d \(vocab.max_size\).*smallest word index, 2"):
+            read_word_index(path, max_size=max_size)
+    limited = write(tmp_path, "tok2.json", keras_json(wi, oov_token="<OOV>", num_words=2))
+    with pytest.raises(DataError, match="the tokenizer's num_words"):
+        read_word_index(limited)
+    assert read_word_index(path, max_size=3).tokens == ("[PAD]", "<OOV>", "a")
+
+
 def test_word_index_max_size_then_appended_oov(tmp_path):
     vocab = read_word_index(write(tmp_path, "wi.json", '{"a": 1, "b": 2, "c": 3}'), max_size=3)
     assert vocab.tokens == ("[PAD]", "a", "b", "[UNK]")
@@ -301,6 +313,16 @@ def test_count_corpus_golden(tmp_path):
     assert vocab.counts == (None, None, 3, 2, 1)
     s = vocab.stats
     assert (s["sentences"], s["tokens"], s["types"], s["reserved_skipped"]) == (2, 7, 3, 1)
+
+
+def test_count_corpus_that_keeps_no_word_is_refused(tmp_path):
+    path = write(tmp_path, "c.txt", "b a b\nc b a\n")
+    with pytest.raises(ConfigError, match=r"'vocab.min_count' parameter must be at most 3.*Got 4 instead") as err:
+        count_corpus([path], min_count=4)
+    assert err.value.exit_code == 78
+    assert count_corpus([path], min_count=3).tokens == ("[PAD]", "[UNK]", "b")
+    with pytest.raises(DataError, match="only the tokens '\\[PAD\\]' and '\\[UNK\\]'"):
+        count_corpus([write(tmp_path, "r.txt", "[UNK] [PAD]\n[UNK]\n")])
 
 
 def test_count_corpus_ties_keep_first_appearance(tmp_path):
