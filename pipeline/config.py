@@ -210,6 +210,14 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     config = _build(Config, data, "", where)
     _check_name(config.name, where)
     _check_encoding(config.vectors.encoding, where)
+    trained_dim = config.vectors.train.vector_size
+    if config.vectors.source == "train" and config.matrix.output_dim > trained_dim:
+        # Known now, before any training: a file's dimension is known only once it is read.
+        raise ConfigError(
+            f"The 'matrix.output_dim' parameter must be <= vectors.train.vector_size ({trained_dim}). "
+            f"Got {config.matrix.output_dim} instead.",
+            where,
+        )
     return dataclasses.replace(config, base_dir=str(base_dir), source=where)
 
 

@@ -71,6 +71,8 @@ def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value)
         ("name = '../etc'\n", "no '/' or '..'"),
         ("name = 'a/b'\n", "no '/' or '..'"),
         ("[matrix\n", "invalid TOML"),
+        ("[matrix]\noutput_dim = 101\n", "The 'matrix.output_dim' parameter must be <= vectors.train.vector_size (100)"),
+        ("[vectors.train]\nvector_size = 8\n[matrix]\noutput_dim = 9\n", "<= vectors.train.vector_size (8). Got 9"),
         ("[vectors]\ncorpus = ['']\n", "The 'vectors.corpus' parameter must be a list of non-empty strings"),
         ("[vocab]\ncorpus = ['a.txt', ' ']\n", "The 'vocab.corpus' parameter must be a list of non-empty strings"),
         ("[evaluate]\nprobes = ['']\n", "non-empty strings"),

@@ -553,8 +553,18 @@ def expected_word_index(spec, max_size):
     limits = [n for n in (max_size, spec["num_words"]) if n]
     limit = min(limits) if limits else None
     kept = {i: w for i, w in by_index.items() if limit is None or i < limit}
+    if not set(kept.values()) - {spec["oov"], "[UNK]"}:
+        return None  # no word kept: refused
     n_rows = max(kept, default=0) + 1
-    tokens = ["[PAD]"] + [kept.get(i, f"[unused{i}]") for i in range(1, n_rows)]
+    taken = {"[PAD]", "[UNK]", *kept.values()}
+
+    def placeholder(i):
+        name = f"[unused{i}]"
+        while name in taken:
+            name += "#"
+        return name
+
+    tokens = ["[PAD]"] + [kept[i] if i in kept else placeholder(i) for i in range(1, n_rows)]
     index_of = {w: i for i, w in kept.items()}
     if spec["oov"] is not None and spec["oov"] in index_of:
         oov_idx = index_of[spec["oov"]]
@@ -579,9 +589,14 @@ def test_well_formed_word_index_reads_back_exactly(tmp_path, data):
     words = {w: i for w, i in spec["mapping"].items() if w != "[PAD]"}
     path = tmp_path / "word_index.json"
     path.write_bytes(compress(raw, how))
+    expected = expected_word_index(spec, max_size)
+    if expected is None:
+        with pytest.raises(DataError, match="no word has an index below"):
+            read_word_index(path, max_size=max_size)
+        return
     with no_hang():
         vocab = read_word_index(path, max_size=max_size)
-    tokens, counts, oov_idx, reserved = expected_word_index(spec, max_size)
+    tokens, counts, oov_idx, reserved = expected
     assert vocab.tokens == tokens
     assert vocab.counts == counts
     assert (vocab.padding_idx, vocab.oov_idx, vocab.reserved) == (0, oov_idx, reserved)
@@ -723,6 +738,8 @@ def expected_corpus_vocab(files, min_count, max_size, lowercase):
     counter.pop("[PAD]", None)
     counter.pop("[UNK]", None)
     frequent = sorted(((w, n) for w, n in counter.items() if n >= min_count), key=lambda wn: -wn[1])
+    if not frequent:  # no word kept: refused (ConfigError for min_count, DataError for reserved tokens only)
+        return None, (DataError if not counter else ConfigError), total
     if max_size is not None:
         frequent = frequent[:max_size]
     return ("[PAD]", "[UNK]", *(w for w, _ in frequent)), (None, None, *(n for _, n in frequent)), total
@@ -747,11 +764,15 @@ def test_well_formed_corpus_counts_exactly(tmp_path, data):
         paths.append(folder / f"part{i}.txt")
         paths[-1].write_bytes(compress(raw, how))
     specs = ["corpus"] if as_folder else [str(p.relative_to(tmp_path)) for p in paths]
+    tokens, counts, total = expected_corpus_vocab(files, min_count, max_size, lowercase)
     with no_hang():
         found = corpus_files(specs, tmp_path)
+        if tokens is None:
+            with pytest.raises(counts):
+                count_corpus(found, min_count=min_count, max_size=max_size, lowercase=lowercase)
+            return
         vocab = count_corpus(found, min_count=min_count, max_size=max_size, lowercase=lowercase)
     assert found == paths
-    tokens, counts, total = expected_corpus_vocab(files, min_count, max_size, lowercase)
     assert vocab.tokens == tokens
     assert vocab.counts == counts
     assert vocab.stats["tokens"] == total
@@ -896,9 +917,14 @@ def test_well_formed_config_loads_exactly(tmp_path, data):
     path = tmp_path / "run.toml"
     path.write_bytes(toml_document(in_file, eol).encode("utf-8"))
     note(path.read_text(encoding="utf-8"))
+    expected = expected_config(values)
+    if expected["vectors"]["source"] == "train" and expected["matrix"]["output_dim"] > expected["vectors"]["train"]["vector_size"]:
+        with pytest.raises(ConfigError, match="'matrix.output_dim' parameter must be <= vectors.train.vector_size"):
+            load_config(path, overrides)
+        return
     with no_hang():
         config = load_config(path, overrides)
-    assert config.to_dict() == expected_config(values)
+    assert config.to_dict() == expected
     assert config.base_dir == str(tmp_path.resolve()) and config.source == str(path)
 
 
