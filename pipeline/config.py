@@ -207,6 +207,18 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
         raise ConfigError(f"invalid TOML: {_toml_limit(exc)} (expected TOML syntax)", where) from None
     for item in overrides:
         _apply_override(data, item)
+    try:
+        config = _validated(data, where)
+    except ConfigError as err:  # name the --set that gave the bad value, not the file that did not
+        key = _key_named(err.message)
+        overridden = [item.partition("=")[0].strip() for item in overrides]
+        if key and any(k == key or k.startswith(key + ".") or key.startswith(k + ".") for k in overridden):
+            raise ConfigError(err.message, f"--set {key}") from None
+        raise
+    return dataclasses.replace(config, base_dir=str(base_dir), source=where)
+
+
+def _validated(data: dict[str, Any], where: str) -> Config:
     config = _build(Config, data, "", where)
     _check_name(config.name, where)
     _check_encoding(config.vectors.encoding, where)
@@ -218,7 +230,17 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
             f"Got {config.matrix.output_dim} instead.",
             where,
         )
-    return dataclasses.replace(config, base_dir=str(base_dir), source=where)
+    return config
+
+
+def _key_named(message: str) -> str | None:
+    """The config key a validation message is about.
+
+    >>> _key_named("The 'matrix.oov_init' parameter must be one of ..."), _key_named("unknown key 'vectorz' (...)")
+    ('matrix.oov_init', 'vectorz')
+    """
+    m = re.match(r"The '([^']+)' parameter|unknown key '([^']+)'", message)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def _toml_error_line(message: str, text: str) -> int | None:

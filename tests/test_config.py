@@ -12,8 +12,8 @@ from pipeline.errors import ConfigError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "run.toml"
+def write(tmp_path: Path, text: str, name: str = "run.toml") -> Path:
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -181,3 +181,18 @@ def test_config_round_trips_through_to_dict():
     data = cfg.to_dict()
     assert data["matrix"] == {"oov_init": "normal", "output_dim": 20}
     assert "base_dir" not in data
+
+
+def test_a_bad_set_value_is_reported_against_the_set_not_the_file(tmp_path):
+    path = write(tmp_path, "[matrix]\noov_init = 'zeros'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["matrix.oov_init=gauss"])
+    assert str(info.value).startswith("--set matrix.oov_init: The 'matrix.oov_init' parameter must be one of")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["vectorz.source=file"])
+    assert str(info.value).startswith("--set vectorz: unknown key 'vectorz'")
+    # a bad value in the file is still the file's, whatever else --set changes
+    bad_file = write(tmp_path, "[matrix]\noov_init = 'gauss'\n", name="bad.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad_file, ["seed=3"])
+    assert str(info.value).startswith(f"{bad_file}: The 'matrix.oov_init' parameter")
