@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -510,7 +511,7 @@ def _read_lines(path: Path, encoding_errors: str) -> Iterator[tuple[int, str]]:
     with open_binary(path) as fh:
         try:
             data = fh.read()
-        except (EOFError, OSError) as exc:  # a cut-short or corrupt gzip/bzip2 stream
+        except (EOFError, OSError, zlib.error) as exc:  # a cut-short or corrupt gzip/bzip2 stream
             raise DataError(f"cannot decompress: {exc} (expected a complete gzip/bzip2 file)", path) from None
     try:
         text = data.decode("utf-8", encoding_errors)

@@ -637,3 +637,14 @@ def test_evaluate_module_does_not_import_gensim(tmp_path, tiny_questions):
         "assert 'gensim' not in sys.modules, 'gensim was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_damaged_gzip_evaluation_file_is_a_data_error(tmp_path):
+    raw = bytearray(gzip.compress(b": s\nking man queen woman\n" * 50))
+    for i in range(20, 40):  # damaged deflate data (zlib.error), not a cut-short stream
+        raw[i] ^= 0x55
+    path = tmp_path / "q.txt.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="cannot decompress") as info:
+        list(ev._read_lines(path, "strict"))
+    assert info.value.exit_code == 65
