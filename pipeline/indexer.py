@@ -319,7 +319,13 @@ class Indexer:
           row last (a word_index vocabulary) reads as its ids too.
         """
         word_ids, oov_id, where = self._tokenizer_ids(source)
-        return self._compare(word_ids, oov_id, where)
+        drift = self._compare(word_ids, oov_id, where)
+        if not drift.ok and isinstance(source, (str, os.PathLike)) and ".json" not in Path(source).suffixes:
+            rows = _read_row_list(Path(source), self.padding_token)
+            if rows is not None and rows[self.oov_idx: self.oov_idx + 1] == [self.oov_token]:
+                # laid out as vocab.txt (padding first, OOV on its line): line i may be id i
+                return self._compare(*self._row_list_ids(rows), where)
+        return drift
 
     def _tokenizer_ids(self, source: Any) -> tuple[dict[str, int], int | None, str]:
         """(word -> id without reserved entries, the tokenizer's own OOV id or None, a name for messages)."""
@@ -346,10 +352,13 @@ class Indexer:
         if ".json" in path.suffixes:
             vocab = read_word_index(path, **common)  # no max_size: every id the tokenizer emits counts
         else:
-            rows = _read_row_list(path, self.padding_token)
-            if rows is not None and rows[self.oov_idx: self.oov_idx + 1] == [self.oov_token]:
-                return *self._row_list_ids(rows), str(path)  # laid out as vocab.txt: line i is id i
-            vocab = read_token_file(path, **common)
+            try:
+                vocab = read_token_file(path, **common)
+            except DataError:  # e.g. a TAB inside a token: check_word_index tries the vocab.txt layout
+                rows = _read_row_list(path, self.padding_token)
+                if rows is None or rows[self.oov_idx: self.oov_idx + 1] != [self.oov_token]:
+                    raise
+                return {}, None, str(path)
         ids = {vocab.tokens[i]: i for i in range(len(vocab.tokens)) if i not in vocab.reserved}
         own_oov = vocab.stats.get("oov_source") != "appended"  # an appended OOV row is not the tokenizer's
         return ids, (vocab.oov_idx if own_oov else None), str(path)

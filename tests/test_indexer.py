@@ -292,3 +292,11 @@ def test_encode_batch_rows_are_the_encoded_sequences_cut_and_padded(batch, lengt
         kept = ids if len(ids) <= width else (ids[:width] if truncate == "post" else ids[len(ids) - width:])
         padding = [0] * (width - len(kept))
         assert row == (kept + padding if pad == "post" else padding + kept)
+
+
+def test_the_token_file_an_artifact_was_built_from_is_no_drift_even_with_pad_and_unk_lines(tmp_path):
+    folder = tiny_artifact(tmp_path / "run")
+    source = tmp_path / "tokens.txt"  # what vocab.source = "file" reads: reserved lines skipped, TAB counts
+    source.write_text("[PAD]\n[UNK]\n" + "".join(f"{w}\t{9 - i}\n" for i, w in enumerate(WORDS)), encoding="utf-8")
+    assert check_vocab(folder, source).ok
+    assert check_vocab(folder, folder / "vocab.txt").ok
