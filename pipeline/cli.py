@@ -119,7 +119,7 @@ def _load(config_path: Path | None, overrides: tuple[str, ...], extra: list[str]
 
 def _abs(path: str) -> str:
     """A path given on the command line is relative to the current folder, not the config's."""
-    return json.dumps(str(Path(path).resolve()))
+    return json.dumps(str(Path(path).resolve()), ensure_ascii=False)  # TOML takes no \ud83d-style pairs
 
 
 def _write_out(out: Path, what: str, write) -> None:
@@ -236,7 +236,7 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
     if vectors_path:
         extra += ['vectors.source="file"', f"vectors.path={_abs(vectors_path)}"]
     if vocab_path:
-        kind = "word_index" if vocab_path.endswith(".json") else "file"
+        kind = "word_index" if ".json" in Path(vocab_path).suffixes else "file"  # tok.json.gz too
         extra += [f'vocab.source="{kind}"', f"vocab.path={_abs(vocab_path)}"]
     if name:
         extra.append(f"name={json.dumps(name)}")

@@ -220,3 +220,19 @@ def test_python_dash_m_and_help_is_fast_without_gensim(tmp_path):
     assert "Usage: embpipe" in out and out.strip().endswith("False False")
     for cmd in ("run", "plan", "build", "vectors", "vocab", "evaluate", "neighbours"):
         assert "Examples:" in invoke(cmd, "--help").stdout
+
+
+def test_build_takes_paths_with_emoji_and_a_gzipped_word_index(project):
+    import gzip
+
+    folder = project / "data \U0001f600"
+    folder.mkdir()
+    write_vectors(folder)
+    (folder / "tok.json.gz").write_bytes(gzip.compress(json.dumps({"of": 1, "the": 2}).encode()))
+    result = invoke("build", "--vectors", str(folder / "vectors.txt"), "--vocab", str(folder / "tok.json.gz"),
+                    "--name", "emoji")
+    assert result.exit_code == 0, result.output
+    art = project / "artifacts" / "emoji"
+    assert (art / "vocab.txt").read_text(encoding="utf-8").split("\n")[:3] == ["[PAD]", "of", "the"]
+    m = np.load(art / "embeddings.npy")
+    assert np.array_equal(m[1], np.array([1.0, 2.0, 3.0], np.float32))
