@@ -95,8 +95,10 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
         raise DataError("embeddings.npy is missing (expected the matrix the manifest describes)", folder)
     try:
         weights = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except ValueError as exc:
-        raise DataError(f"not a readable .npy matrix ({exc})", path) from None
+    except (ValueError, EOFError, OSError) as exc:
+        raise DataError(f"not a readable .npy matrix ({exc or 'empty file'})", path) from None
+    if not isinstance(weights, np.ndarray):  # an .npz archive under the .npy name
+        raise DataError("an .npz archive, not a .npy matrix (expected the matrix np.save writes)", path)
     shape = (int(manifest["input_dim"]), int(manifest["output_dim"]))
     if weights.shape != shape or weights.dtype != np.float32:
         raise DataError(
@@ -105,6 +107,9 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
     pad = int(manifest["padding_idx"])
     if verify and np.any(weights[pad] != 0):
         raise DataError(f"padding row {pad} is not all zeros (expected zeros)", path)
+    if verify and not np.isfinite(weights).all():  # one NaN row empties every neighbour list
+        row = int(np.flatnonzero(~np.isfinite(weights).all(axis=1))[0])
+        raise DataError(f"row {row} holds NaN or inf (expected finite numbers)", path)
     return weights
 
 

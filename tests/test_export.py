@@ -133,3 +133,42 @@ def test_sigkill_during_export_never_leaves_a_broken_folder(tmp_path):
         assert fill in {1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0}
         assert np.all(art.weights[2:] == fill)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def _replace_matrix(target, save):
+    """Write a new embeddings.npy and update the manifest's sha256 and size to match, as a careless edit would."""
+    import hashlib
+
+    path = target / "embeddings.npy"
+    save(path)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["files"]["embeddings.npy"].update(
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(), bytes=path.stat().st_size
+    )
+    (target / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("nan", "row 3 holds NaN or inf"),
+    ("inf", "row 3 holds NaN or inf"),
+    ("empty", "not a readable .npy matrix"),
+    ("npz", "an .npz archive"),
+])
+def test_a_matrix_that_matches_its_manifest_but_is_unusable_is_refused(tmp_path, damage, message):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    w = np.load(target / "embeddings.npy")
+    if damage in ("nan", "inf"):
+        w[3, 1] = np.nan if damage == "nan" else np.inf
+        _replace_matrix(target, lambda p: np.save(p, w))
+    elif damage == "empty":
+        _replace_matrix(target, lambda p: p.write_bytes(b""))
+    else:
+        def save_npz(p):
+            with open(p, "wb") as fh:  # a file object: np.savez adds no .npz suffix
+                np.savez(fh, w=w)
+
+        _replace_matrix(target, save_npz)
+    with pytest.raises(DataError, match=message) as info:
+        load_artifact(target)
+    assert info.value.exit_code == 65
