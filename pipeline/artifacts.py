@@ -79,9 +79,27 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"manifest is not valid JSON ({exc})", path) from None
+    if not isinstance(manifest, dict):
+        raise DataError("manifest is not a JSON object (expected an embpipe manifest)", path)
     for key in ("input_dim", "output_dim", "padding_idx", "oov_idx", "files"):
         if key not in manifest:
             raise DataError(f"manifest has no '{key}' (expected an embpipe manifest)", path)
+
+    def is_count(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    rows = manifest["input_dim"]
+    for key in ("input_dim", "output_dim"):
+        if not is_count(manifest[key]) or manifest[key] == 0:
+            raise DataError(f"manifest {key} is {manifest[key]!r} (expected an integer >= 1)", path)
+    reserved = manifest.get("reserved_rows", [])
+    for key, value in [("padding_idx", manifest["padding_idx"]), ("oov_idx", manifest["oov_idx"]),
+                       *(("reserved_rows", v) for v in (reserved if isinstance(reserved, list) else [None]))]:
+        if not is_count(value) or value >= rows:
+            raise DataError(f"manifest {key} holds {value!r} (expected a row index below input_dim {rows})", path)
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
+        raise DataError("manifest files is not an object of name: {sha256, bytes} (expected an embpipe manifest)", path)
     return manifest
 
 

@@ -172,3 +172,21 @@ def test_a_matrix_that_matches_its_manifest_but_is_unusable_is_refused(tmp_path,
     with pytest.raises(DataError, match=message) as info:
         load_artifact(target)
     assert info.value.exit_code == 65
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: 7, "not a JSON object"),
+    (lambda m: {**m, "input_dim": "nine"}, "input_dim is 'nine'"),
+    (lambda m: {**m, "padding_idx": 99}, "padding_idx holds 99"),
+    (lambda m: {**m, "oov_idx": None}, "oov_idx holds None"),
+    (lambda m: {**m, "reserved_rows": [0, -1]}, "reserved_rows holds -1"),
+    (lambda m: {**m, "files": []}, "manifest files is not an object"),
+])
+def test_a_manifest_with_wrong_types_or_ranges_is_a_data_error(tmp_path, edit, message):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps(edit(manifest)))
+    with pytest.raises(DataError, match=message) as info:
+        load_artifact(target)
+    assert info.value.exit_code == 65
