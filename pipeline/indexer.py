@@ -318,14 +318,24 @@ class Indexer:
           i, each line whole. A ``vocab.txt`` with gap placeholders or the OOV
           row last (a word_index vocabulary) reads as its ids too.
         """
-        word_ids, oov_id, where = self._tokenizer_ids(source)
-        drift = self._compare(word_ids, oov_id, where)
-        if not drift.ok and isinstance(source, (str, os.PathLike)) and ".json" not in Path(source).suffixes:
-            rows = _read_row_list(Path(source), self.padding_token)
-            if rows is not None and rows[self.oov_idx: self.oov_idx + 1] == [self.oov_token]:
-                # laid out as vocab.txt (padding first, OOV on its line): line i may be id i
-                return self._compare(*self._row_list_ids(rows), where)
-        return drift
+        if isinstance(source, (str, os.PathLike)) and ".json" not in Path(source).suffixes:
+            return self._token_file_drift(Path(source))
+        return self._compare(*self._tokenizer_ids(source))
+
+    def _token_file_drift(self, path: Path) -> Drift:
+        """Token-file rules first; a file laid out as ``vocab.txt`` (padding first, the OOV
+        token on line ``oov_idx``) is read line i = id i when those rules fail or find drift."""
+        rows = _read_row_list(path, self.padding_token)
+        vocab_layout = rows is not None and rows[self.oov_idx: self.oov_idx + 1] == [self.oov_token]
+        try:
+            drift = self._compare(*self._read_tokenizer_file(path))
+        except DataError:  # e.g. a TAB inside a token, which the token-file rules read as a count
+            if not vocab_layout:
+                raise
+        else:
+            if drift.ok or not vocab_layout:
+                return drift
+        return self._compare(*self._row_list_ids(rows), str(path))
 
     def _tokenizer_ids(self, source: Any) -> tuple[dict[str, int], int | None, str]:
         """(word -> id without reserved entries, the tokenizer's own OOV id or None, a name for messages)."""
@@ -352,13 +362,7 @@ class Indexer:
         if ".json" in path.suffixes:
             vocab = read_word_index(path, **common)  # no max_size: every id the tokenizer emits counts
         else:
-            try:
-                vocab = read_token_file(path, **common)
-            except DataError:  # e.g. a TAB inside a token: check_word_index tries the vocab.txt layout
-                rows = _read_row_list(path, self.padding_token)
-                if rows is None or rows[self.oov_idx: self.oov_idx + 1] != [self.oov_token]:
-                    raise
-                return {}, None, str(path)
+            vocab = read_token_file(path, **common)
         ids = {vocab.tokens[i]: i for i in range(len(vocab.tokens)) if i not in vocab.reserved}
         own_oov = vocab.stats.get("oov_source") != "appended"  # an appended OOV row is not the tokenizer's
         return ids, (vocab.oov_idx if own_oov else None), str(path)
