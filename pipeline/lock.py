@@ -71,7 +71,7 @@ def _read_pid(fd: int) -> str:
 
 
 @contextmanager
-def folder_lock(folder: Path, poll: float = 0.5):
+def folder_lock(folder: Path):
     """Hold ``folder/.lock`` exclusively, waiting for as long as another process holds it.
 
     For scratch work that a second process would spoil (e.g. pruning a prepared

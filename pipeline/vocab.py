@@ -362,8 +362,7 @@ def read_word_index(
     limit = min(limits) if limits else None
     kept = {i: w for i, w in by_index.items() if limit is None or i < limit}
     truncated = len(by_index) - len(kept)
-    words_kept = [i for i, w in kept.items() if w not in (tokenizer_oov, oov_token)]
-    if not words_kept:  # an artifact of padding and OOV rows alone is no use to anyone
+    if all(w in (tokenizer_oov, oov_token) for w in kept.values()):  # padding and OOV rows alone: no use
         words = [i for i, w in by_index.items() if w not in (tokenizer_oov, oov_token)]
         what = "vocab.max_size" if limit == max_size else "the tokenizer's num_words"
         raise DataError(
