@@ -51,6 +51,7 @@ good line at all, is not what it claims to be: that raises
 from __future__ import annotations
 
 import logging
+import math
 import os
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -506,8 +507,14 @@ class _Malformed:
                         self.path, self.count, self.first_line, self.first_reason)
 
 
-def _read_lines(path: Path, encoding_errors: str) -> Iterator[tuple[int, str]]:
-    """``(line_no, text)`` from 1 of a UTF-8 file (evaluation files are small: read whole, decoded once)."""
+def _read_lines(path: Path, encoding_errors: str, *, universal_newlines: bool = False) -> Iterator[tuple[int, str]]:
+    """``(line_no, text)`` from 1 of a UTF-8 file (evaluation files are small: read whole, decoded once).
+
+    Lines end where gensim's readers end them: at "\\n" only for analogy files
+    (gensim reads them in binary; a "\\r" before the "\\n" is whitespace to the
+    parser), and also at "\\r\\n" or a bare "\\r" with ``universal_newlines``
+    (word-pair files, which gensim opens in text mode).
+    """
     with open_binary(path) as fh:
         try:
             data = fh.read()
@@ -519,10 +526,15 @@ def _read_lines(path: Path, encoding_errors: str) -> Iterator[tuple[int, str]]:
         raise DataError(
             f"invalid UTF-8 ({exc.reason}) (expected UTF-8 text; encoding_errors='replace' reads it anyway)",
             path,
-            data.count(b"\n", 0, exc.start) + 1,
+            len(_split_lines(data[:exc.start].decode("utf-8"), universal_newlines)),
         ) from None
-    # Only "\n" ends a line, as in gensim; a "\r" before it is whitespace to the parsers.
-    return enumerate(text.removeprefix("\ufeff").split("\n"), 1)
+    return enumerate(_split_lines(text.removeprefix("\ufeff"), universal_newlines), 1)
+
+
+def _split_lines(text: str, universal_newlines: bool) -> list[str]:
+    if universal_newlines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 @dataclass
@@ -560,7 +572,7 @@ def _read_pairs(path: Path, encoding_errors: str) -> tuple[list[tuple[str, str, 
     """Parse ``word1<TAB>word2<TAB>score`` lines (``#`` comments skipped), as gensim's ``evaluate_word_pairs``."""
     pairs: list[tuple[str, str, float]] = []
     bad = _Malformed(path, "'word1<TAB>word2<TAB>score' per line")
-    for line_no, line in _read_lines(path, encoding_errors):
+    for line_no, line in _read_lines(path, encoding_errors, universal_newlines=True):
         if line.startswith("#") or not line.strip():
             continue
         fields = line.split("\t") if "\t" in line else line.split()
@@ -941,8 +953,7 @@ def evaluate_similarity(
     ids = vocab.lookup_all([w for w1, w2, _ in pairs for w in (w1, w2)]).reshape(-1, 2)
     gold = np.array([s for _, _, s in pairs], dtype=np.float64)
     known = (ids >= 0).all(axis=1)
-    first, second = unit_normalise(vectors[ids[known, 0]]), unit_normalise(vectors[ids[known, 1]])
-    model = np.einsum("ij,ij->i", first, second).astype(np.float64)  # row-wise dot products: cosines
+    model = _pair_cosines(vectors[ids[known, 0]], vectors[ids[known, 1]])
     gold = gold[known]
 
     found = int(known.sum())
@@ -981,15 +992,49 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _pair_cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``first`` with the same row of ``second``, in float64.
+
+    Each dot product is the correctly rounded sum of exact products (a product
+    of two float32 numbers is exact in float64), so it does not depend on the
+    order of the sum: a pair and its swap get the same cosine, and a word paired
+    with itself, or with a word of identical vector, gets exactly 1.0
+    (``sqrt(x * x) == x`` in IEEE arithmetic). Rounding that split such ties
+    would change Spearman's rank correlation. A zero vector has cosine 0.
+    """
+    first, second = first.astype(np.float64), second.astype(np.float64)
+
+    def dots(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.array([math.fsum(row) for row in (x * y).tolist()], dtype=np.float64)
+
+    norms = np.sqrt(dots(first, first) * dots(second, second))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, dots(first, second) / norms, 0.0)
+
+
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Pearson's r, or None when it is undefined (fewer than 2 values, or one side constant)."""
+    """Pearson's r, or None when it is undefined (fewer than 2 values, or one side constant).
+
+    Each side is scaled to magnitude 1 before the sums of squares, which then
+    neither overflow nor underflow whatever the scale of the scores.
+    """
     if len(x) < 2:
         return None
-    dx, dy = x - x.mean(), y - y.mean()
+    dx, dy = _centred(x), _centred(y)
     denominator = np.sqrt((dx @ dx) * (dy @ dy))
     if denominator == 0:
         return None
     return float(np.clip((dx @ dy) / denominator, -1.0, 1.0))
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its mean, scaled so its largest magnitude is 1 (all zeros when ``x`` is constant)."""
+    scale = np.abs(x).max()
+    if scale > 0:
+        x = x / scale
+    dx = x - x.mean()
+    spread = np.abs(dx).max()
+    return dx / spread if spread > 0 else np.zeros_like(dx)
 
 
 # --------------------------------------------------------------------------- the whole section

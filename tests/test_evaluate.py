@@ -501,6 +501,56 @@ def test_similarity_matches_gensim(lee, name, restrict_vocab):
     assert r["skipped"] == 0  # '#' lines (the headers of both files) are comments
 
 
+def test_similarity_ties_pairs_of_equal_cosine(lee, tmp_path):
+    """A word with itself, a pair and its swap, and two words of one vector tie exactly, as in exact arithmetic."""
+    words, vectors, _ = lee
+    words, vectors = words[:30] + ["twin"], np.vstack([vectors[:30], vectors[5]])  # "twin" copies row 5
+    rng = np.random.default_rng(3)
+    rows = [(i, i) for i in range(10)] + [(i, i + 7) for i in range(10)] + [(i + 7, i) for i in range(10)]
+    rows += [(5, 30), (30, 5), (6, 30)]
+    gold = rng.uniform(0, 10, len(rows)).round(2)
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{words[i]}\t{words[j]}\t{g}\n" for (i, j), g in zip(rows, gold)), encoding="utf-8")
+
+    exact = vectors.astype(np.float64)  # the reference: one cosine per unordered pair of distinct vectors
+    def cosine(i, j):
+        x, y = exact[min(i, j)], exact[max(i, j)]
+        return 1.0 if np.array_equal(x, y) else x @ y / np.sqrt((x @ x) * (y @ y))
+    model = [cosine(i, j) for i, j in rows]
+    r = evaluate_similarity(words, vectors, path, case_insensitive=False)
+    assert r["found"] == len(rows)
+    assert r["spearman"] == pytest.approx(stats.spearmanr(gold, model)[0], abs=1e-12)
+    assert r["pearson"] == pytest.approx(stats.pearsonr(gold, model)[0], abs=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_similarity_correlation_does_not_depend_on_the_scale_of_the_scores(lee, tmp_path, scale):
+    words, vectors, kv = lee
+    plain, scaled = tmp_path / "plain.tsv", tmp_path / "scaled.tsv"
+    lines = [line.split("\t") for line in open(datapath("wordsim353.tsv"), encoding="utf-8")
+             if not line.startswith("#")]
+    plain.write_text("".join(f"{a}\t{b}\t{float(g)}\n" for a, b, g in lines), encoding="utf-8")
+    scaled.write_text("".join(f"{a}\t{b}\t{float(g) * scale!r}\n" for a, b, g in lines), encoding="utf-8")
+    (pearson, _), (spearman, _), _ = kv.evaluate_word_pairs(plain)
+    r = evaluate_similarity(words, vectors, scaled)
+    assert r["pearson"] == pytest.approx(pearson, abs=1e-6)
+    assert r["spearman"] == pytest.approx(spearman, abs=1e-6)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_similarity_reads_old_mac_and_windows_line_ends_as_gensim_does(lee, tmp_path, newline):
+    words, vectors, kv = lee
+    path = tmp_path / "pairs.tsv"
+    text = open(datapath("wordsim353.tsv"), encoding="utf-8").read()
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    (pearson, _), (spearman, _), oov_percent = kv.evaluate_word_pairs(path)
+    r = evaluate_similarity(words, vectors, path)
+    assert (r["pairs"], r["skipped"]) == (353, 0)
+    assert r["pearson"] == pytest.approx(pearson, abs=1e-6)
+    assert r["spearman"] == pytest.approx(spearman, abs=1e-6)
+    assert 100 * r["oov_ratio"] == pytest.approx(oov_percent, abs=1e-9)
+
+
 def test_similarity_by_hand(tmp_path):
     path = tmp_path / "pairs.txt"
     # a header line, a comment, a space-separated line, an oov pair
