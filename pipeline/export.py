@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import PipelineError, StorageError
+from pipeline.errors import DataError, PipelineError, StorageError
 from pipeline.matrix import EmbeddingMatrix
 from pipeline.sources.files import file_sha256
 
@@ -55,7 +55,7 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for i, line in enumerate(lines):
             if "\n" in line or "\r" in line:
-                raise PipelineError(f"token of row {i} contains a line break; vocab.txt cannot hold it")
+                raise DataError(f"token of row {i} contains a line break (expected one-line tokens)", path)
             fh.write(line + "\n")
 
 
@@ -181,12 +181,28 @@ def write_artifacts(
         publish_dir(tmp, target)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise StorageError(f"cannot write artifacts: {exc.strerror or exc}", exc.filename or target) from None
+        where = _as_published(exc.filename, tmp, target) if exc.filename else target
+        raise StorageError(f"cannot write artifacts: {exc.strerror or exc}", where) from None
+    except PipelineError as exc:  # e.g. a token a writer's format cannot hold: name the file users know
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.path is None:
+            raise
+        raise type(exc)(exc.message, _as_published(exc.path, tmp, target), exc.line) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     log.info("published %s (%d x %d)", target, matrix.input_dim, matrix.output_dim)
     return manifest
+
+
+def _as_published(path: str | os.PathLike, tmp: Path, target: Path) -> Path:
+    """Where ``path`` inside the temporary folder ends up once published (other paths unchanged).
+
+    >>> str(_as_published("/a/.out.tmp-1/vocab.txt", Path("/a/.out.tmp-1"), Path("/a/out")))
+    '/a/out/vocab.txt'
+    """
+    path = Path(path)
+    return target / path.relative_to(tmp) if path.is_relative_to(tmp) else path
 
 
 def _write_files(

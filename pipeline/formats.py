@@ -182,5 +182,21 @@ def write_projector(folder: Path, matrix: EmbeddingMatrix, *, max_rows: int = 0)
         np.savetxt(fh, weights, fmt="%.9g", delimiter="\t", newline="\n")
     with open(out / "metadata.tsv", "w", encoding="utf-8", newline="\n") as fh:
         for r in rows:
-            fh.write(matrix.tokens[r].replace("\t", " ") + "\n")
+            fh.write(projector_label(matrix.tokens[r]) + "\n")
     return [f"{PROJECTOR_DIR}/vectors.tsv", f"{PROJECTOR_DIR}/metadata.tsv"]
+
+
+def projector_label(token: str) -> str:
+    """A token's line in ``metadata.tsv``: tabs become spaces, a blank token is written as its repr.
+
+    A tab would split the line into columns, and the projector skips blank
+    lines (whitespace to JavaScript's ``trim``, BOM included), which would
+    shift every later label onto the wrong vector.
+
+    >>> [projector_label(t) for t in ["new york", "a\\tb", " ", "\\t"]]
+    ['new york', 'a b', "' '", "'\\\\t'"]
+    """
+    label = token.replace("\t", " ")
+    if all(c.isspace() or c == "\ufeff" for c in label):
+        return repr(token)
+    return label

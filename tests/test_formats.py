@@ -222,3 +222,22 @@ def test_a_writer_returns_names_relative_to_the_folder(tmp_path):
     for fmt, writer in writers_for(ExportConfig(formats=ALL_FORMATS)).items():
         for name in writer(tmp_path, matrix):
             assert not Path(name).is_absolute() and (tmp_path / name).is_file(), (fmt, name)
+
+
+def test_projector_labels_stay_one_per_vector_with_blank_tokens(tmp_path):
+    # TensorBoard's projector skips blank metadata lines: a token of spaces would shift every later label.
+    tokens = ["[PAD]", "[UNK]", " ", "a", "\t", "\ufeff", "b"]
+    write_projector(tmp_path, tiny_matrix(tokens))
+    lines = (tmp_path / "projector/metadata.tsv").read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) - 1 == len(tokens) - 1  # one line a vector, padding left out
+    assert all(line.strip("\ufeff").strip() for line in lines[:-1])
+    assert lines[:-1] == ["[UNK]", "' '", "a", "'\\t'", "'\\ufeff'", "b"]
+
+
+def test_a_format_error_names_the_published_path_not_the_temporary_folder(tmp_path):
+    matrix = tiny_matrix(["[PAD]", "[UNK]", "new york", f"new{W2V_SPACE}york"])
+    with pytest.raises(DataError, match="row 3 .* row 2 already uses") as exc:
+        write_artifacts(tmp_path / "run", matrix, report={}, report_md="", manifest={},
+                        extra_writers=writers_for(ExportConfig(formats=("word2vec",))))
+    assert exc.value.path == str(tmp_path / "run" / "vectors.w2v.txt")
+    assert list(tmp_path.iterdir()) == []  # nothing published, the temporary folder removed
