@@ -151,9 +151,12 @@ class Indexer:
     token_to_id: Mapping[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # A gap filler's text ("[unused3]") is not a word: written in input, it is unknown.
+        fillers = self.reserved - {self.padding_idx, self.oov_idx}
         mapping: dict[str, int] = {}
         for i, tok in enumerate(self.tokens):
-            mapping.setdefault(tok, i)
+            if i not in fillers:
+                mapping.setdefault(tok, i)
         object.__setattr__(self, "token_to_id", mapping)
 
     # ------------------------------------------------------------------ loading
@@ -352,7 +355,9 @@ class Indexer:
         if isinstance(source, (str, os.PathLike)):
             return self._read_tokenizer_file(Path(source))
         if isinstance(source, Iterable):
-            return self._token_list_ids(list(source)), self.oov_idx, "<token list>"
+            from pipeline.vocab import OOV_IDX
+
+            return self._token_list_ids(list(source)), OOV_IDX, "<token list>"
         raise TypeError(f"check_word_index() takes a mapping, a token list or a path; got {type(source).__name__}")
 
     def _read_tokenizer_file(self, path: Path) -> tuple[dict[str, int], int | None, str]:
@@ -390,12 +395,17 @@ class Indexer:
     def _token_list_ids(self, tokens: Sequence[str]) -> dict[str, int]:
         """Rows of a token list under the token-file rules (see :meth:`check_word_index`).
 
+        As a token file, the list reads as padding at 0, OOV at 1 and words
+        from 2, whatever the layout of this vocabulary's own rows.
+
         >>> Indexer(("[PAD]", "[UNK]", "a"))._token_list_ids(["", "[UNK]", "a", "b", "a"])
         {'a': 2, 'b': 3}
         """
+        from pipeline.vocab import OOV_IDX
+
         skip = {"", self.padding_token, self.oov_token}
         ids: dict[str, int] = {}
-        row = max(self.padding_idx, self.oov_idx) + 1
+        row = OOV_IDX + 1
         for tok in tokens:
             if not isinstance(tok, str):
                 raise TypeError(f"a token list holds strings; got {type(tok).__name__} {tok!r}")

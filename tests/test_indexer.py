@@ -274,6 +274,25 @@ def test_a_word_index_artifacts_own_vocab_txt_is_no_drift(tmp_path):
     assert check_vocab(folder, other).moved == (Moved("[UNK]", 5, 1), Moved("the", 1, 2), Moved("cat", 4, 3))
 
 
+def test_a_gap_fillers_text_in_input_is_unknown_not_the_zero_row():
+    ix = Indexer(("[PAD]", "the", "[unused2]", "cat", "[UNK]"), padding_idx=0, oov_idx=4, reserved=frozenset({0, 2, 4}))
+    assert ix.encode(["the", "[unused2]", "cat", "[UNK]", "[PAD]"]) == [1, 4, 3, 4, 0]
+    assert ix.decode([2]) == ["[unused2]"]  # the row keeps its name in vocab.txt
+
+
+def test_a_token_list_reads_as_the_same_tokens_in_a_file(tmp_path):
+    # a word_index artifact: the OOV row last, so "words from the row after OOV" would put every word out of range
+    ix = Indexer(("[PAD]", "the", "[unused2]", "cat", "[UNK]"), padding_idx=0, oov_idx=4, reserved=frozenset({0, 2, 4}))
+    for tokens in (["", "[UNK]", "the", "cat"], ["the", "dog", "cat"]):
+        path = tmp_path / "tokens.txt"
+        path.write_text("".join(f"{t}\n" for t in tokens), encoding="utf-8")
+        assert ix.check_word_index(tokens).to_dict()["counts"] == ix.check_word_index(path).to_dict()["counts"]
+        assert ix.check_word_index(tokens).moved == ix.check_word_index(path).moved
+    drift = ix.check_word_index(["the", "dog", "cat"])
+    assert drift.moved == (Moved("[UNK]", 4, 1), Moved("the", 1, 2), Moved("cat", 3, 4))
+    assert drift.appeared == (Entry("dog", 3),) and drift.out_of_range == ()
+
+
 # --------------------------------------------------------------------------- properties
 
 PROP_INDEXER = Indexer(("[PAD]", "[UNK]", *WORDS))
