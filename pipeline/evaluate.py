@@ -73,22 +73,29 @@ DEFAULT_PROBES = 5
 COSMUL_EPSILON = 1e-3  # Levy & Goldberg (2014), section 6
 
 # How far apart two float32 computations of one cosine may come out: ours (a
-# batched product) and gensim's (one matrix-vector product per query) add the d
-# terms in different orders and so round differently. Such errors grow like
-# sqrt(d) (a random walk of roundings) and with the partial sums, so with the
-# cosine s itself. Measured against gensim (300-d random and Word2Vec vectors,
-# 6 to 80 million cosines each), the largest differences were 1.25e-6 near
-# s = 0.9 and 2.4e-7 for |s| < 0.4, at most 0.3 of the allowance
-# _COSINE_SPREAD * sqrt(d) * u * (|s| + 0.1), u = 2**-24 (5.7e-6 at s = 1,
-# d = 300); at 50-d they reached about 0.5 of it, at 1000-d less than 0.3. The worst case provable for any order of summation, d u =
-# 1.8e-5 at d = 300, needs every rounding to go the same way.
+# batched product of unit rows) and gensim's (one matrix-vector product per
+# query, divided by the norms afterwards) add the d terms in different orders
+# and so round differently. A rounding error of a sum is relative to its partial
+# sums, which are bounded by the magnitude m = sum_i |x_i q_i| (<= 1 for unit
+# vectors), not by the cosine itself: terms may cancel. Worst case for any order
+# of summation, every rounding going the same way: about 2 d u m. A random walk
+# of roundings grows like sqrt(d) u m instead. The allowance is
+# _COSINE_SPREAD * u * m * (min(0.4 d, sqrt(d)) + 0.8), u = 2**-24: the worst case
+# up to d = 6, the random walk above. Measured against gensim (random, cancelling
+# and vectors sharing a common direction, 2 to 300-d, 25 million cosines each), the largest
+# differences were 0.56 of it at d = 2, 0.35 at d = 8 and under 0.2 from d = 50;
+# earlier measurements on 300-d Word2Vec vectors (80 million cosines) found
+# differences up to 1.25e-6 near cosine 0.9, about 0.25 of it.
 _COSINE_SPREAD = 5.0
 _ROUNDOFF = 2.0**-24  # float32 unit roundoff: one rounding moves a value by at most this, relatively
 
 
-def _cosine_slack(dim: int, cosines: np.ndarray | float) -> np.ndarray:
-    """How far our and gensim's float32 values of these cosines (of ``dim``-d vectors) may be apart."""
-    return _COSINE_SPREAD * np.sqrt(dim) * _ROUNDOFF * (np.abs(cosines) + 0.1)
+def _cosine_slack(dim: int, magnitude: np.ndarray | float) -> np.ndarray:
+    """How far our and gensim's float32 values of cosines may be apart, given ``sum_i |x_i q_i|`` of unit vectors.
+
+    Pass ``magnitude=1.0`` (its largest value) for a bound that holds for any row.
+    """
+    return _COSINE_SPREAD * _ROUNDOFF * (min(0.4 * dim, np.sqrt(dim)) + 0.8) * np.asarray(magnitude)
 
 
 _NEIGHBOUR_BATCH = 1024  # queries per product: a block of rows is normalised once for all of them
@@ -292,7 +299,9 @@ def _nearest(
     best.merge()
 
     best_idx, best_val = best.idx, best.val
-    slack = _cosine_slack(dim, best_val)
+    slack = _cosine_slack(dim, _magnitudes(searched, directions, best_idx))
+    if keep > k:  # the (k+1)-th stands for every row below the k-th: any of them may be a rounding away
+        slack[:, k] = _cosine_slack(dim, 1.0)
     with np.errstate(invalid="ignore"):  # -inf - -inf: no more rows, nothing to decide
         close = np.flatnonzero((best_val[:, :-1] - best_val[:, 1:] < slack[:, :-1] + slack[:, 1:]).any(axis=1))
     for i in close:
@@ -301,6 +310,21 @@ def _nearest(
         best_idx[i], best_val[i] = n, -np.inf
         best_idx[i, :len(top)], best_val[i, :len(top)] = top, exact[top]
     return best_idx[:, :k], best_val[:, :k], len(close)
+
+
+def _magnitudes(searched: _Searched, directions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``sum_i |x_i q_i|`` for unit rows ``rows[j, :]`` (n: none, 0) of each unit direction ``q = directions[j]``."""
+    n = len(searched.vectors)
+    out = np.zeros(rows.shape, dtype=np.float64)
+    step = max(1, _BLOCK_FLOATS // max(1, rows.shape[1] * searched.vectors.shape[1]))
+    for start in range(0, len(rows), step):
+        part = rows[start:start + step]
+        valid = part < n
+        safe = np.where(valid, part, 0)
+        unit = np.abs(searched.vectors[safe]) / searched.norms[safe][..., None]
+        sums = np.einsum("qkd,qd->qk", unit, np.abs(directions[start:start + step]), dtype=np.float64)
+        out[start:start + step] = np.where(valid, sums, 0)
+    return out
 
 
 @dataclass

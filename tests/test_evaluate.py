@@ -150,6 +150,42 @@ def test_nearest_neighbours_near_tie_is_settled_as_gensim_does():
     assert nearest_neighbours(words, vectors, ["w0"], top_k=3)["w0"] == theirs
 
 
+# Found by a random search: in 2-d, rows nearly orthogonal to the query give cosines
+# near 0 from terms near 0.5 that cancel. Their rounding errors scale with the terms,
+# not with the cosine, and swapped w1 and w3 when the allowance scaled with the cosine.
+CANCELLING_2D = [
+    ["-0x1.1150ecp+0", "0x1.47b81cp+0"],
+    ["0x1.09ab54p+0", "0x1.bb222ap-1"],
+    ["0x1.fa307ap-2", "0x1.a628d2p-2"],
+    ["0x1.1f0522p+0", "0x1.debf0ep-1"],
+    ["0x1.8e9e54p-2", "0x1.4c723ap-2"],
+]
+
+
+def test_neighbours_from_cancelling_terms_are_gensims():
+    vectors = np.array([[float.fromhex(x) for x in row] for row in CANCELLING_2D], dtype=np.float32)
+    words = [f"w{i}" for i in range(len(vectors))]
+    theirs = keyed_vectors(words, vectors).most_similar("w0", topn=4)
+    assert nearest_neighbours(words, vectors, ["w0"], top_k=4)["w0"] == theirs
+
+
+@pytest.mark.parametrize("dim", [2, 3, 8])
+def test_neighbours_of_nearly_orthogonal_rows_are_gensims(dim):
+    # Many such cases, each a query and four rows along one direction orthogonal to it, jittered.
+    rng = np.random.default_rng(dim)
+    words = [f"w{i}" for i in range(5)]
+    for _ in range(300):
+        q = rng.standard_normal(dim)
+        base = rng.standard_normal(dim)
+        base -= (base @ q) / (q @ q) * q
+        rows = base * rng.uniform(0.5, 2, (4, 1)) + rng.normal(scale=3e-7, size=(4, dim)) * np.abs(base).max()
+        vectors = np.vstack([q, rows]).astype(np.float32)
+        theirs = keyed_vectors(words, vectors).most_similar("w0", topn=4)
+        ours = nearest_neighbours(words, vectors, ["w0"], top_k=4)["w0"]
+        assert [w for w, _ in ours] == [w for w, _ in theirs]  # scores: within a rounding unless recomputed
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=0, atol=1e-6)
+
+
 @pytest.fixture
 def tiny_blocks(monkeypatch):
     """Blocks of a few hundred scores (at least `keep` chunks of rows) and at most 4 queries per product:
