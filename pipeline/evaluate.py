@@ -37,9 +37,11 @@ ties included. Where we differ, on purpose:
   tab may separate its three fields with spaces, and a score that is not a
   finite number makes the line malformed;
 - 3CosMul uses the ``epsilon=1e-3`` of Levy & Goldberg (2014); gensim's
-  ``most_similar_cosmul`` uses 1e-6 (pass ``cosmul_epsilon=1e-6`` to match it).
-  3CosMul has no near-tie recomputation: an answer decided by less than about
-  1e-6 may differ from gensim's, and exact ties go to the earlier row.
+  ``most_similar_cosmul`` uses 1e-6 (pass ``cosmul_epsilon=1e-6`` for its answers,
+  near-ties settled its way too);
+- word-pair cosines are computed in float64 with correctly rounded sums, so
+  pairs of equal cosine (a word with itself, a pair and its swap) tie exactly,
+  where gensim's float32 rounding may split the tie and move Spearman's rho.
 
 Malformed lines (the wrong number of fields, a score that is not a number) are
 skipped and counted, like gensim does, so a header line or a stray typo does not
@@ -665,7 +667,8 @@ def evaluate_analogies(
     ``a``, ``b`` or ``c`` themselves. Questions with a word outside those rows
     are counted as ``oov`` and not scored. The 3CosAdd answers are those of
     gensim's ``evaluate_word_analogies(path, restrict_vocab, case_insensitive)``,
-    question by question. Memory stays at about ``batch_size`` x ``restrict_vocab``
+    question by question; the 3CosMul answers those of its ``most_similar_cosmul``
+    (with ``cosmul_epsilon=1e-6``, its epsilon) under the same rules. Memory stays at about ``batch_size`` x ``restrict_vocab``
     floats: the cosines of that many distinct question words at a time.
     """
     answers = _answer_analogies(
@@ -727,7 +730,7 @@ class _AnalogyAnswers:
     ids: np.ndarray  # (scored, 4) representative rows of a, b, c, expected of the known questions
     cosadd: np.ndarray  # (scored,) int64
     cosmul: np.ndarray  # (scored,) int64
-    rechecked: int  # 3CosAdd answers decided by a near-tie, recomputed gensim's way
+    rechecked: int  # answers (3CosAdd and 3CosMul) decided by a near-tie, recomputed gensim's way
 
 
 def _answer_analogies(
@@ -757,6 +760,7 @@ def _answer_analogies(
     a, b, c = ids[:, 0], ids[:, 1], ids[:, 2]
     cosadd = np.empty(len(ids), dtype=np.int64)
     cosmul = np.empty(len(ids), dtype=np.int64)
+    epsilon = np.float32(cosmul_epsilon)
     rechecked = 0
     for group in _word_groups(ids[:, :3], batch_size):
         # Each distinct word's cosines with every row, once: a question's 3CosAdd
@@ -774,9 +778,14 @@ def _answer_analogies(
             cosadd[questions] = _answer_cosadd_exactly(searched, vocab, a[questions], b[questions], c[questions])
         cos += 1
         cos /= 2  # cosines moved from [-1, 1] to [0, 1], so that the product ranks sensibly
-        cosmul[group] = _answer_cosmul(cos, where, np.float32(cosmul_epsilon), vocab, a[group], b[group], c[group])
-    logger.debug("analogies: %d of %d 3CosAdd answers had a near-tie and were recomputed one by one",
-                 rechecked, len(ids))
+        cosmul[group], close = _answer_cosmul(cos, units.shape[1], where, epsilon, vocab, a[group], b[group], c[group])
+        rechecked += len(close)
+        if len(close):
+            questions = group.start + close
+            cosmul[questions] = _answer_cosmul_exactly(searched, vocab, a[questions], b[questions], c[questions],
+                                                       epsilon)
+    logger.debug("analogies: %d of %d answers (3CosAdd and 3CosMul) had a near-tie and were recomputed one by one",
+                 rechecked, 2 * len(ids))
     return _AnalogyAnswers(path, parsed, n, known, ids, cosadd, cosmul, rechecked)
 
 
@@ -849,7 +858,6 @@ def _answer_cosadd(
     size = np.sqrt(np.maximum(0, gram[wa, wa] + gram[wb, wb] + gram[wc, wc]
                               + 2 * (gram[wb, wc] - gram[wa, wb] - gram[wa, wc])))
     slack = (3 + size) * _cosine_slack(units.shape[1], 1.0) + (10 + 2 * size) * _ROUNDOFF
-    tol = 2 * slack  # the best and the runner-up may each be off by `slack`
     answer = np.empty(len(a), dtype=np.int64)
     close = np.zeros(len(a), dtype=bool)
     for q, scores in _scores_by_pair(
@@ -857,7 +865,7 @@ def _answer_cosadd(
         lambda cos_a, cos_b, out: np.subtract(cos_b, cos_a, out=out),
         lambda pair, cos_c, out: np.add(pair, cos_c, out=out),
     ):
-        answer[q], close[q] = _solve(scores, vocab, a[q], b[q], c[q], tol[q])
+        answer[q], close[q] = _solve(scores, vocab, a[q], b[q], c[q], lambda i, rows, values: slack[q[i]])
     return answer, np.flatnonzero(close)
 
 
@@ -877,16 +885,23 @@ def _answer_cosadd_exactly(searched: _Searched, vocab: _EvalVocab, a: np.ndarray
 
 
 def _answer_cosmul(
-    shifted: np.ndarray, where: np.ndarray, epsilon: np.float32, vocab: _EvalVocab,
+    shifted: np.ndarray, dim: int, where: np.ndarray, epsilon: np.float32, vocab: _EvalVocab,
     a: np.ndarray, b: np.ndarray, c: np.ndarray,
-) -> np.ndarray:
-    """3CosMul answers from the distinct words' cosines shifted to [0, 1]: gensim's ``most_similar_cosmul``.
+) -> tuple[np.ndarray, np.ndarray]:
+    """3CosMul answers from the distinct words' cosines shifted to [0, 1], and which questions had a near-tie.
 
-    Scores ``(b / (a + eps)) * c`` rather than gensim's ``b * c / (a + eps)``: the
-    same number up to rounding, and a pair's quotient is computed once. No
-    near-tie is recomputed here (see the module docstring).
+    gensim's ``most_similar_cosmul`` scores ``x`` by ``B * C / (A + eps)``, ``A``
+    the shifted cosine of ``x`` with ``a``; we compute ``(B / (A + eps)) * C``, a
+    pair's quotient once for all its questions. Each shifted cosine may be off by
+    ``delta`` (half a cosine's :func:`_cosine_slack`, plus the rounding of the
+    shift), so a score by about ``S * delta * (1/A' + 1/B + 1/C)`` (``A' = A + eps``)
+    plus three roundings on either side; a ranking step decided by less is marked
+    for :func:`_answer_cosmul_exactly`.
     """
+    delta = _cosine_slack(dim, 1.0) / 2 + 2 * _ROUNDOFF
     answer = np.empty(len(a), dtype=np.int64)
+    close = np.zeros(len(a), dtype=bool)
+    wa, wb, wc = where.T
 
     def quotient(shifted_a: np.ndarray, shifted_b: np.ndarray, out: np.ndarray) -> None:
         np.add(shifted_a, epsilon, out=out)
@@ -895,7 +910,34 @@ def _answer_cosmul(
     for q, scores in _scores_by_pair(
         shifted, where, quotient, lambda pair, shifted_c, out: np.multiply(pair, shifted_c, out=out)
     ):
-        answer[q] = _solve(scores, vocab, a[q], b[q], c[q])[0]
+        def error(i: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+            shifted_a, shifted_b, shifted_c = (shifted[w[q[i]], rows].astype(np.float64) for w in (wa, wb, wc))
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero term: infinitely close, recomputed
+                relative = delta * (1 / (shifted_a + epsilon) + 1 / shifted_b + 1 / shifted_c) + 6 * _ROUNDOFF
+                return np.abs(values) * relative
+
+        answer[q], close[q] = _solve(scores, vocab, a[q], b[q], c[q], error)
+    return answer, np.flatnonzero(close)
+
+
+def _answer_cosmul_exactly(searched: _Searched, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                           epsilon: np.float32) -> np.ndarray:
+    """3CosMul answers computed as gensim's ``most_similar_cosmul(positive=[b, c], negative=[a])``, one at a time.
+
+    With gensim's epsilon (1e-6) the scores are its own, bit for bit; with
+    another they are what it would compute with that one.
+    """
+    answer = np.full(len(a), -1, dtype=np.int64)
+    units = {w: searched.unit(np.array([w]))[0] for w in set(np.r_[a, b, c].tolist())}
+    for i in range(len(a)):
+        positive = [(1 + searched.exact_cosines(units[w])) / 2 for w in (b[i], c[i])]
+        negative = [(1 + searched.exact_cosines(units[a[i]])) / 2]
+        scores = np.prod(positive, axis=0) / (np.prod(negative, axis=0) + epsilon)
+        question = (b[i], c[i], a[i])
+        for row in _gensim_top(scores, ANALOGY_CANDIDATES, question):
+            answer[i] = vocab.row_key[row]  # if all 5 are case variants of a, b or c: the 5th
+            if answer[i] not in question:
+                break
     return answer
 
 
@@ -906,7 +948,7 @@ def _accuracy(correct: int, total: int) -> dict[str, Any]:
 
 def _solve(
     scores: np.ndarray, vocab: _EvalVocab, a: np.ndarray, b: np.ndarray, c: np.ndarray,
-    tol: np.ndarray | None = None,
+    error: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The answer's representative row per question (-1 if none), with gensim's rules for question words.
 
@@ -917,9 +959,10 @@ def _solve(
     Walking down the ranking with ``argmax`` (ties: the lower row) does the same
     far cheaper than sorting, as the best row is nearly always the answer.
 
-    With ``tol``, also says per question whether a candidate looked at led the
-    next one down by less than ``tol`` (then a slightly different rounding could
-    have swapped them). ``scores`` is overwritten.
+    With ``error`` (``error(questions, rows, scores)``: how far each of those
+    scores may be off), also says per question whether a candidate looked at led
+    the next one down by less than both may be off together (then a slightly
+    different rounding could have swapped them). ``scores`` is overwritten.
     """
     questions = np.arange(len(a))
     scores[questions[:, None], np.stack([a, b, c], axis=1)] = -np.inf
@@ -932,12 +975,14 @@ def _solve(
         key = vocab.row_key[best]
         answer[pending[valid]] = key[valid]  # the last candidate seen is gensim's fallback answer
         variant = valid & ((key == a[pending]) | (key == b[pending]) | (key == c[pending]))
-        if tol is not None:  # the runner-up, and how far behind it is
+        if error is not None:  # the runner-up, and how far behind it is
             scores[pending, best] = -np.inf
             rest = scores[pending] if attempt else scores
             runner_up = rest.argmax(axis=1)
+            runner_value = rest[np.arange(len(pending)), runner_up]
+            allowed = np.nan_to_num(error(pending, best, value) + error(pending, runner_up, runner_value), nan=np.inf)
             with np.errstate(invalid="ignore"):  # -inf - -inf: no runner-up, nothing to decide
-                close[pending] |= value - rest[np.arange(len(pending)), runner_up] < tol[pending]
+                close[pending] |= value - runner_value < allowed
             pending, best = pending[variant], runner_up[variant]
         else:
             pending, best = pending[variant], best[variant]
