@@ -128,6 +128,7 @@ class EvaluateConfig:
     restrict_vocab: int = _range(30_000, 0)  # 0: no limit
     case_insensitive: bool = True
     batch_size: int = _range(1024, 1)
+    encoding_errors: str = _choice("strict", "replace", "ignore", default="strict")  # for the analogy and pair files
     gate: GateConfig = GateConfig()
 
 

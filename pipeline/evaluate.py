@@ -550,7 +550,7 @@ def _read_lines(path: Path, encoding_errors: str, *, universal_newlines: bool = 
         text = data.decode("utf-8", encoding_errors)
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"invalid UTF-8 ({exc.reason}) (expected UTF-8 text; encoding_errors='replace' reads it anyway)",
+            f"invalid UTF-8 ({exc.reason}) (expected UTF-8 text; evaluate.encoding_errors = \"replace\" reads it anyway)",
             path,
             len(_split_lines(data[:exc.start].decode("utf-8"), universal_newlines)),
         ) from None
@@ -1146,12 +1146,13 @@ def evaluate(
         report["analogies"] = evaluate_analogies(
             words, vectors, resolve_input(config.analogies, base_dir),
             restrict_vocab=config.restrict_vocab, case_insensitive=config.case_insensitive,
-            batch_size=config.batch_size,
+            batch_size=config.batch_size, encoding_errors=config.encoding_errors,
         )
     for spec in config.similarity:
         report["similarity"].append(evaluate_similarity(
             words, vectors, resolve_input(spec, base_dir),
             restrict_vocab=config.restrict_vocab, case_insensitive=config.case_insensitive,
+            encoding_errors=config.encoding_errors,
         ))
     return report
 

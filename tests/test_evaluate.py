@@ -689,6 +689,23 @@ def test_invalid_utf8_names_the_line(tmp_path):
     assert (r["pairs"], r["found"]) == (2, 1)
 
 
+def test_invalid_utf8_in_a_bare_cr_file_names_the_line(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"man\twoman\t1\rking\tqueen\t2\rman\tk\xffing\t2\r")
+    with pytest.raises(DataError, match=r"pairs\.tsv:3: invalid UTF-8"):
+        evaluate_similarity(TINY_WORDS, TINY_VECTORS, path)
+
+
+def test_the_config_says_how_evaluation_files_with_invalid_utf8_are_read(tmp_path):
+    (tmp_path / "pairs.tsv").write_bytes(b"man\twoman\t1\nking\tqueen\t3\nman\tk\xffing\t2\n")
+    strict = EvaluateConfig(analogies="", similarity=("pairs.tsv",), probes=("man",))
+    with pytest.raises(DataError, match='evaluate.encoding_errors = "replace" reads it anyway'):
+        evaluate(TINY_WORDS, TINY_VECTORS, strict, base_dir=tmp_path)
+    report = evaluate(TINY_WORDS, TINY_VECTORS, EvaluateConfig(
+        analogies="", similarity=("pairs.tsv",), probes=("man",), encoding_errors="replace"), base_dir=tmp_path)
+    assert [(r["pairs"], r["found"]) for r in report["similarity"]] == [(3, 2)]
+
+
 def test_gzipped_files_are_read(tmp_path, tiny_questions):
     path = tmp_path / "q.txt.gz"
     path.write_bytes(gzip.compress(tiny_questions.read_bytes()))
