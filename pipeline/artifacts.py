@@ -72,7 +72,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / MANIFEST
     if not folder.is_dir():
-        raise StorageError("artifact folder not found (expected a folder written by `embpipe run`)", folder)
+        what = "is a file, not a folder" if folder.exists() else "artifact folder not found"
+        raise StorageError(f"{what} (expected a folder written by `embpipe run`)", folder)
     if not path.is_file():
         raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)", folder)
     try:

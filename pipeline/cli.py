@@ -294,7 +294,7 @@ def vocab(config_path, overrides, out) -> None:
 
 
 @cli.command()
-@click.argument("artifacts", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("artifacts", type=click.Path(path_type=Path))  # not a folder: exit 74 from read_manifest
 @config_option
 @set_option
 def evaluate(artifacts, config_path, overrides) -> None:
@@ -316,7 +316,7 @@ def evaluate(artifacts, config_path, overrides) -> None:
 
 @cli.command()
 @click.argument("words", nargs=-1, required=True)
-@click.option("--artifacts", "-a", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--artifacts", "-a", type=click.Path(path_type=Path),
               default=Path("artifacts/default"), show_default=True, help="Artifact folder.")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), default=10, show_default=True)
 def neighbours(words, artifacts, top_k) -> None:
@@ -342,7 +342,7 @@ def neighbours(words, artifacts, top_k) -> None:
 
 
 @cli.command("check-vocab")
-@click.argument("artifacts", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("artifacts", type=click.Path(path_type=Path))  # not a folder: exit 74 from read_manifest
 @click.argument("tokenizer", type=click.Path(path_type=Path))
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
               help="How many moved / appeared / vanished entries to print (0: counts only).")

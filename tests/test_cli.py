@@ -236,3 +236,18 @@ def test_build_takes_paths_with_emoji_and_a_gzipped_word_index(project):
     assert (art / "vocab.txt").read_text(encoding="utf-8").split("\n")[:3] == ["[PAD]", "of", "the"]
     m = np.load(art / "embeddings.npy")
     assert np.array_equal(m[1], np.array([1.0, 2.0, 3.0], np.float32))
+
+
+@pytest.mark.parametrize("args", [["evaluate", "{p}"], ["neighbours", "the", "-a", "{p}"],
+                                  ["check-vocab", "{p}", "tokens.txt"]])
+@pytest.mark.parametrize("exists", [True, False])
+def test_an_artifact_folder_that_is_a_file_or_missing_is_an_io_error(project, args, exists):
+    path = project / "not-a-folder"
+    if exists:
+        path.write_text("x\n", encoding="utf-8")
+    (project / "tokens.txt").write_text("the\n", encoding="utf-8")
+    result = invoke(*[a.format(p="not-a-folder") for a in args])
+    assert result.exit_code == 74, result.output
+    reason = "is a file, not a folder" if exists else "artifact folder not found"
+    assert result.stderr.strip().splitlines() == [f"embpipe: error: not-a-folder: {reason} "
+                                                  "(expected a folder written by `embpipe run`)"]
