@@ -309,6 +309,14 @@ def run_side(case: str, who: str, out: Path, opts: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def best_run(results: list[dict], keys: tuple[str, ...]) -> dict:
+    """The first result with its ``keys`` replaced by their minimum over all runs (an error wins)."""
+    for result in results:
+        if "error" in result:
+            return result
+    return {**results[0], **{key: min(r[key] for r in results) for key in keys}}
+
+
 def whole_process(out: Path, script: str, repeat: int = 5) -> tuple[float, str]:
     """Best wall time of ``python -c script`` over ``repeat`` runs, and its last stdout line."""
     best, last = float("inf"), ""
@@ -360,6 +368,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--corpus-words", type=int, default=10_000_000)
     parser.add_argument("--epochs", type=int, default=5, help="training epochs for both sides (default 5, gensim's)")
+    parser.add_argument("--train-runs", type=int, default=2,
+                        help="training runs per side, alternating embpipe and gensim; the best of each counts (default 2)")
     parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 1M-word corpus")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--out-dir", default="", help="data and cache folder (default: $TMPDIR/embpipe-bench-ROWSxDIM)")
@@ -457,7 +467,11 @@ def main() -> None:
                          + (f", differ for {differ[:5]}" if differ else ""))
         rows.append((f"{args.queries:,} nearest-neighbour queries, top 10", e, r, ratio, "≥10×, identical", ok))
     if "train" in cases:
-        e, r = run_side("train", "embpipe", out, opts), run_side("train", "reference", out, opts)
+        # Training keeps both cores busy for tens of seconds, so load from other users of a shared
+        # machine moves it most: the sides alternate and each keeps its best time.
+        runs = [(run_side("train", "embpipe", out, opts), run_side("train", "reference", out, opts))
+                for _ in range(max(1, args.train_runs))]
+        e, r = best_run([e for e, _ in runs], ("seconds", "seconds_prepared")), best_run([r for _, r in runs], ("seconds",))
         ratio = ok = None
         if "error" not in e and "error" not in r:
             ratio = r["seconds"] / e["seconds"]
