@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import json
+import logging
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -22,6 +25,7 @@ import pytest
 
 from pipeline.errors import DataError
 from pipeline.sources import parallel_read, vcache
+from pipeline.sources.files import describe_file
 from pipeline.sources.readers import FORMATS, read_vectors
 from pipeline.sources.vcache import cached_read
 
@@ -372,6 +376,22 @@ def test_two_halves_really_ran(tmp_path, parallel, caplog, monkeypatch):
     monkeypatch.setattr(parallel_read, "_merge_halves", lambda *a: calls.append(1) or real(*a))
     read_vectors(path, workers=2)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("hashing", [True, False])
+def test_the_process_that_hashes_scans_the_smaller_part(tmp_path, parallel, caplog, hashing):
+    # First sight of a file: this process also hashes it, so the child takes 70% of the scan.
+    words, matrix = many_rows()
+    path = tmp_path / "v.txt"
+    path.write_bytes(text_bytes(words, matrix))
+    identity = None if hashing else describe_file(path)
+    with caplog.at_level(logging.DEBUG, logger="pipeline.sources.readers"):
+        two = read_vectors(path, workers=2, identity=identity)
+    (split,) = [int(m.group(1)) for r in caplog.records if (m := re.search(r"split at line (\d+)", r.getMessage()))]
+    share = 0.3 if hashing else 0.5
+    assert abs(split - share * len(words)) < 0.02 * len(words), split
+    assert_same(two, read_vectors(path, workers=1))
+    assert two.source["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

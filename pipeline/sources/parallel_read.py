@@ -59,10 +59,12 @@ def _read_text_parallel(
     encoding: str,
     errors: str,
     on_fork: Callable[[], None] | None,
+    first_share: float = 0.5,
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], list[str]] | None:
-    """Read a plain text file in two halves, this process and a forked one; None: read it sequentially.
+    """Read a plain text file in two parts, this process and a forked one; None: read it sequentially.
 
-    The second half starts after the first ``\\n`` past the middle byte. Each half is
+    The second part starts after the first ``\\n`` past ``first_share`` of the
+    file's bytes (less than half when this process has other work: hashing). Each part is
     scanned exactly as the sequential reader would (same chunks, checks and
     batches); the child writes its kept rows' float32 bytes to a temporary file
     and sends words, counts and repeats through a pipe. Merging keeps the first
@@ -83,12 +85,12 @@ def _read_text_parallel(
             dim = header[1]
         else:
             line = first.rstrip()
-            while not line and fh.tell() < size // 2:
+            while not line and fh.tell() < size * first_share:
                 line = fh.readline(_DETECT_LINE_BYTES).rstrip()
             if not line:
                 return None
             dim = line.count(b" ")
-        fh.seek(size // 2)
+        fh.seek(int(size * first_share))
         fh.readline()
         split = fh.tell()
     if split >= size:
@@ -218,5 +220,5 @@ def _merge_halves(
         "duplicates": len(duplicates),
         "duplicate_examples": duplicates[:_DUPLICATE_EXAMPLES],
     })
-    logger.debug("%s: read in two halves split at line %d", path, offset + 1)
+    logger.debug("%s: read in two parts split at line %d", path, offset + 1)
     return words, matrix, stats, duplicates

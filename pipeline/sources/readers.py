@@ -149,9 +149,9 @@ def read_vectors(
     (the runner's memoised :func:`pipeline.cache.file_identity`); otherwise the sha256 is
     computed while reading, on a thread.
     ``workers``: processes for a plain text file of at least 64 MiB (None: 2 where
-    the machine has 2 cores and ``identity`` is given, else 1, as the second core
-    is then busy hashing; 1: never split). Each scans half of the file, cut at a
-    line end; the halves are merged in file order, so the result is the one-process result.
+    the machine has 2 cores; 1: never split). Each scans a part of the file, cut at
+    a line end (half each, or 0.3 for this process while it also hashes the file);
+    the parts are merged in file order, so the result is the one-process result.
 
     Rows keep file order; a repeated word keeps its first row. ``stats`` holds
     ``lines_read``, ``rows_read``, ``rows_parsed``, ``rows_unwanted``,
@@ -196,14 +196,13 @@ def _read_file(
     fmt = detect_format(path, encoding) if format == "auto" else format
     logger.info("reading %s vectors from %s", fmt, path)
     # The file's sha256 (for the manifest) is computed beside the reading, on a thread:
-    # hashlib releases the GIL, so on a second core it costs no time.
+    # hashlib releases the GIL, so this process's core hashes and scans by turns.
     hashing = _Background(describe_file, path) if identity is None else None
     merged = None
-    if workers is None and identity is None:
-        workers = 1  # the second core is hashing: measured, two halves + the hash are no faster than one
     if fmt != "word2vec-binary" and max_rows is None and _parallel_workers(path, workers) > 1:
         merged = _read_text_parallel(
-            path, fmt, keep, encoding, encoding_errors, on_fork=hashing.start if hashing is not None else None
+            path, fmt, keep, encoding, encoding_errors, on_fork=hashing.start if hashing is not None else None,
+            first_share=_HASHING_SHARE if hashing is not None else 0.5,
         )
     if merged is not None:
         words, matrix, stats, duplicates = merged
@@ -231,6 +230,12 @@ def _read_file(
     identity = hashing.result() if hashing is not None else identity
     source = {"kind": "file", "path": str(path), "format": fmt, **identity}
     return _Read(Vectors(words=words, matrix=matrix, source=source, stats=stats), duplicates)
+
+
+# The share of a split text file this process scans while its thread hashes the whole file and
+# the forked child scans the rest. Measured on a 1 GB file (2 cores, hashing at 1 GB/s): one
+# process 1.44 s, equal halves 1.31 s, 0.3 of the file here 1.21 s.
+_HASHING_SHARE = 0.3
 
 
 class _Background:
