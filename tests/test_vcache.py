@@ -438,3 +438,17 @@ def test_compressed_files_and_max_rows_stay_sequential(tmp_path, parallel):
     assert parallel_read._parallel_workers(plain, 2) == 2
     assert parallel_read._parallel_workers(plain, 1) == 1
     assert read_vectors(plain, max_rows=10, workers=2).words == tuple(words[:10])
+
+
+@pytest.mark.parametrize("extra", [[], ["Ünïcode", "naïve"]])  # all ASCII: prefiltered; else the plain test
+def test_cached_selection_keeps_exactly_the_words_the_rules_want(extra):
+    from pipeline.align import wanted_predicate
+
+    tokens = ["apple", "Berlin", "2024", "x1y2", "straße", "naïve"]
+    keep = wanted_predicate(tokens, ("exact", "lower", "casefold", "digits"))
+    words = ["APPLE", "apple", "Apple", "berlin", "BERLIN", "1999", "x9y0", "x1y", "Strasse", "STRASSE",
+             "pear", "", "apple ", "2024x", *(f"w{i}" for i in range(200)), *extra]
+    flags = vcache._wanted_flags(words, keep)
+    assert flags.tolist() == [keep(w) for w in words]
+    assert [w for w, f in zip(words, flags) if f][:8] == ["APPLE", "apple", "Apple", "berlin", "BERLIN", "1999",
+                                                          "x9y0", "Strasse"]
