@@ -66,7 +66,7 @@ import numpy as np
 
 from pipeline.config import EvaluateConfig, resolve_input
 from pipeline.errors import DataError
-from pipeline.sources.files import open_binary
+from pipeline.sources.files import open_binary, universal_newlines
 
 logger = logging.getLogger(__name__)
 
@@ -533,12 +533,12 @@ class _Malformed:
                         self.path, self.count, self.first_line, self.first_reason)
 
 
-def _read_lines(path: Path, encoding_errors: str, *, universal_newlines: bool = False) -> Iterator[tuple[int, str]]:
+def _read_lines(path: Path, encoding_errors: str, *, universal: bool = False) -> Iterator[tuple[int, str]]:
     """``(line_no, text)`` from 1 of a UTF-8 file (evaluation files are small: read whole, decoded once).
 
     Lines end where gensim's readers end them: at "\\n" only for analogy files
     (gensim reads them in binary; a "\\r" before the "\\n" is whitespace to the
-    parser), and also at "\\r\\n" or a bare "\\r" with ``universal_newlines``
+    parser), and also at "\\r\\n" or a bare "\\r" with ``universal``
     (word-pair files, which gensim opens in text mode).
     """
     with open_binary(path) as fh:
@@ -552,15 +552,13 @@ def _read_lines(path: Path, encoding_errors: str, *, universal_newlines: bool = 
         raise DataError(
             f"invalid UTF-8 ({exc.reason}) (expected UTF-8 text; evaluate.encoding_errors = \"replace\" reads it anyway)",
             path,
-            len(_split_lines(data[:exc.start].decode("utf-8"), universal_newlines)),
+            len(_split_lines(data[:exc.start].decode("utf-8"), universal)),
         ) from None
-    return enumerate(_split_lines(text.removeprefix("\ufeff"), universal_newlines), 1)
+    return enumerate(_split_lines(text.removeprefix("\ufeff"), universal), 1)
 
 
-def _split_lines(text: str, universal_newlines: bool) -> list[str]:
-    if universal_newlines:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
+def _split_lines(text: str, universal: bool) -> list[str]:
+    return (universal_newlines(text) if universal else text).split("\n")
 
 
 @dataclass
@@ -598,7 +596,7 @@ def _read_pairs(path: Path, encoding_errors: str) -> tuple[list[tuple[str, str, 
     """Parse ``word1<TAB>word2<TAB>score`` lines (``#`` comments skipped), as gensim's ``evaluate_word_pairs``."""
     pairs: list[tuple[str, str, float]] = []
     bad = _Malformed(path, "'word1<TAB>word2<TAB>score' per line")
-    for line_no, line in _read_lines(path, encoding_errors, universal_newlines=True):
+    for line_no, line in _read_lines(path, encoding_errors, universal=True):
         if line.startswith("#") or not line.strip():
             continue
         fields = line.split("\t") if "\t" in line else line.split()

@@ -30,7 +30,7 @@ from typing import Any
 from pipeline.config import VocabConfig, resolve_input
 from pipeline.errors import ConfigError, DataError
 from pipeline.sources.corpus import nul_byte_error
-from pipeline.sources.files import describe_file, open_binary
+from pipeline.sources.files import describe_file, open_binary, universal_newlines
 
 log = logging.getLogger(__name__)
 
@@ -607,7 +607,7 @@ def _split_lines(text: str) -> list[str]:
     >>> _split_lines("a\\r\\nb\\n")
     ['a', 'b']
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = universal_newlines(text).split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final newline ends the last line; it does not start an empty one
     return lines

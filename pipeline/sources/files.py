@@ -40,6 +40,17 @@ def compression_of(path: str | os.PathLike) -> str | None:
     return None
 
 
+def universal_newlines(text: str) -> str:
+    """``text`` with every ``\\r\\n`` and bare ``\\r`` made ``\\n``, as Python's text mode reads files.
+
+    Only these three end a line (``str.splitlines`` would also split on ``\\x0c``, ``\\u2028`` ...).
+
+    >>> universal_newlines("a\\r\\nb\\rc\\n")
+    'a\\nb\\nc\\n'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def open_binary(path: str | os.PathLike) -> IO[bytes]:
     """Open ``path`` for reading bytes, decompressing gzip/bzip2 transparently."""
     kind = compression_of(path)
