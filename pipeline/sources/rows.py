@@ -34,6 +34,17 @@ _PREALLOCATE_BYTES = 1 << 28
 _FIRST_BLOCK_BYTES = 64 << 20
 
 
+def prefilter_candidates(prefilter: tuple[bytes, frozenset[bytes]], blob: bytes) -> list[int]:
+    """Indices of the ``\\n``-separated ASCII words in ``blob`` that pass ``prefilter`` (``ascii_prefilter``
+    of :func:`pipeline.align.wanted_predicate`): only those can be wanted.
+
+    >>> prefilter_candidates((bytes(range(256)), frozenset({b"b"})), b"a\\nb\\nc")
+    [1]
+    """
+    table, keys = prefilter
+    return list(itertools.compress(itertools.count(), map(keys.__contains__, blob.translate(table).split(b"\n"))))
+
+
 def _many(test: Callable[[str], bool]) -> Callable[[list[str]], Iterable[bool]]:
     """``test`` applied to a list of words at once.
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.errors import DataError
 from pipeline.sources.files import read_failure
-from pipeline.sources.rows import _decode_word, _Rows
+from pipeline.sources.rows import _decode_word, _Rows, prefilter_candidates
 from pipeline.sources.sniff import _BOM, _DETECT_LINE_BYTES, _HEADER_FORMATS, _header_numbers, _parse_header
 
 # One logger for the whole of read_vectors, as before it was split into modules:
@@ -321,8 +321,7 @@ class _TextScan:
         blob = b"\n".join(raw)
         if not blob.isascii() or b"\x00" in blob:
             return None  # the general path decodes (and names a NUL)
-        table, keys = prefilter
-        candidates = list(itertools.compress(range(len(raw)), map(keys.__contains__, blob.translate(table).split(b"\n"))))
+        candidates = prefilter_candidates(prefilter, blob)
         self.rows.unwanted += len(raw) - len(candidates)
         kept = self.rows.select([raw[i].decode("ascii") for i in candidates], [linenos[i] for i in candidates])
         return [candidates[k] for k in kept]

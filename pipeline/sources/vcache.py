@@ -66,7 +66,7 @@ from pipeline.cache import content_key, file_identity, fingerprint
 from pipeline.errors import DataError
 from pipeline.sources import Vectors
 from pipeline.sources.readers import _check_arguments, _read_file, _wanted_test, detect_format
-from pipeline.sources.rows import _many
+from pipeline.sources.rows import _many, prefilter_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +176,8 @@ def _wanted_flags(words: list[str], keep: Callable[[str], bool]) -> np.ndarray:
     blob = "\n".join(words) if prefilter is not None else ""
     if prefilter is None or not blob.isascii() or blob.count("\n") != len(words) - 1:
         return np.fromiter(many(words), dtype=bool, count=len(words))
-    table, keys = prefilter
-    forms = blob.encode("ascii").translate(table).split(b"\n")
-    candidates = np.flatnonzero(np.fromiter(map(keys.__contains__, forms), dtype=bool, count=len(words)))
-    subset = [words[i] for i in candidates.tolist()]
+    candidates = prefilter_candidates(prefilter, blob.encode("ascii"))
+    subset = [words[i] for i in candidates]
     flags = np.zeros(len(words), dtype=bool)
     flags[candidates] = np.fromiter(many(subset), dtype=bool, count=len(subset))
     return flags
