@@ -355,9 +355,7 @@ class Indexer:
         if isinstance(source, (str, os.PathLike)):
             return self._read_tokenizer_file(Path(source))
         if isinstance(source, Iterable):
-            from pipeline.vocab import OOV_IDX
-
-            return self._token_list_ids(list(source)), OOV_IDX, "<token list>"
+            return *self._token_list_ids(list(source)), "<token list>"
         raise TypeError(f"check_word_index() takes a mapping, a token list or a path; got {type(source).__name__}")
 
     def _read_tokenizer_file(self, path: Path) -> tuple[dict[str, int], int | None, str]:
@@ -392,14 +390,14 @@ class Indexer:
                 ids.setdefault(tok, i)
         return ids, oov_id
 
-    def _token_list_ids(self, tokens: Sequence[str]) -> dict[str, int]:
-        """Rows of a token list under the token-file rules (see :meth:`check_word_index`).
+    def _token_list_ids(self, tokens: Sequence[str]) -> tuple[dict[str, int], int]:
+        """Rows of a token list under the token-file rules (see :meth:`check_word_index`), and its OOV id.
 
         As a token file, the list reads as padding at 0, OOV at 1 and words
         from 2, whatever the layout of this vocabulary's own rows.
 
         >>> Indexer(("[PAD]", "[UNK]", "a"))._token_list_ids(["", "[UNK]", "a", "b", "a"])
-        {'a': 2, 'b': 3}
+        ({'a': 2, 'b': 3}, 1)
         """
         from pipeline.vocab import OOV_IDX
 
@@ -413,7 +411,7 @@ class Indexer:
                 continue
             ids[tok] = row
             row += 1
-        return ids
+        return ids, OOV_IDX
 
     def _compare(self, word_ids: dict[str, int], oov_id: int | None, where: str) -> Drift:
         words = {tok: i for i, tok in enumerate(self.tokens) if i not in self.reserved}
