@@ -891,6 +891,47 @@ def test_spaces_before_with_reused_scratch_arrays():
         assert got.tolist() == [data.count(b" ", 0, p) for p in positions.tolist()], n
 
 
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from([b"\n", b"a", b" ", b"\r"]), max_size=120).map(b"".join),
+       long_line=st.sampled_from([1, 4, 2048]))
+def test_line_ends_found_one_by_one_match_the_numpy_pass(data, long_line):
+    # With long_lines the "\n"s are found by bytes.find until the chunk shows shorter lines than
+    # _LONG_LINE_BYTES; then the numpy pass takes over. Either way: every "\n", in order.
+    import pipeline.sources.text_scan as text_scan
+
+    a = np.frombuffer(data, dtype=np.uint8)
+    expected = [i for i, byte in enumerate(data) if byte == 0x0A]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(text_scan, "_LONG_LINE_BYTES", long_line)
+        for guess in (False, True):
+            assert text_scan._line_ends(data, a, text_scan._Scratch(), long_lines=guess).tolist() == expected
+
+
+def test_long_rows_then_short_rows_read_as_gensim_reads_them(tmp_path, monkeypatch):
+    """Chunks of long rows switch the scan to finding line ends one by one; short rows after them switch it back."""
+    import pipeline.sources.text_scan as text_scan
+
+    rng = np.random.default_rng(11)
+    long_rows = rng.standard_normal((30, 40)).astype(np.float32)  # ~450-byte lines
+    short_rows = rng.integers(-9, 10, (400, 40)).astype(np.float32)  # ~180-byte lines ("-3.0 4.0 ...")
+    words = [f"long{i}" for i in range(30)] + [f"s{i}" for i in range(400)]
+    body = text_bytes(words[:30], long_rows) + text_bytes(words[30:], short_rows) + text_bytes([f"end{i}" for i in range(30)], long_rows)
+    path = write(tmp_path, "v.txt", body)
+    monkeypatch.setattr(text_scan, "_CHUNK_BYTES", 2000)
+    monkeypatch.setattr(text_scan, "_LONG_LINE_BYTES", 400)
+    switches = []
+    line_ends = text_scan._line_ends
+    monkeypatch.setattr(text_scan, "_line_ends", lambda *a, long_lines: switches.append(long_lines) or line_ends(*a, long_lines=long_lines))
+    v = read_vectors(path, "glove")
+    assert switches[-1] is True and False in switches[switches.index(True):]  # long, short, long again
+    kv = gensim_load(path, "glove")
+    assert v.words == tuple(kv.index_to_key)
+    np.testing.assert_array_equal(v.matrix, kv.vectors)
+    assert v.stats["lines_read"] == 460
+    bad = write(tmp_path, "bad.txt", body.replace(b"s399 ", b"s399 1 "))
+    assert ":430:" in str(error_of(DataError, bad, "glove"))
+
+
 @pytest.mark.parametrize("compress", [None, "gz"])
 @pytest.mark.parametrize("chunk", [5, 64, 1000])
 def test_any_chunk_size_reads_the_same_rows_and_line_numbers(tmp_path, monkeypatch, compress, chunk):

@@ -38,6 +38,8 @@ _FORMAT_NAMES = {
     "fasttext-vec": "fastText .vec text",
 }  # for error messages ("is this really GloVe text?")
 _CHUNK_BYTES = 2 << 20  # bytes of text lines scanned at a time: its passes stay in a 2 MiB L2 cache (15% faster than 4)
+# Lines this long on average (300-d rows are about 2,500 bytes) are found with bytes.find, one by one.
+_LONG_LINE_BYTES = 2048
 _PROGRESS_SECONDS = 5.0  # at most one progress message this often
 
 
@@ -112,6 +114,35 @@ def _line_chunks(
         else:
             carry = buf[end:]
         yield buf, end, False
+
+
+def _line_ends(buf: bytes, a: np.ndarray, scratch: _Scratch, *, long_lines: bool) -> np.ndarray:
+    r"""Where the ``\n`` bytes of ``a`` (a view of ``buf``) are, ascending.
+
+    One numpy pass marks them and another collects them: about 0.3 ns a byte,
+    whatever the lines. With ``long_lines`` they are instead found one by one
+    with ``bytes.find`` (memchr), which costs about 0.35 us a line but almost
+    nothing a byte: 40% less for 300-d GloVe rows (2.5 KB); a chunk that turns
+    out to hold shorter lines falls back to numpy once ``_LONG_LINE_BYTES``
+    would not cover them, so a wrong guess costs at most twice the numpy pass.
+
+    >>> b = b"ab\n\ncd\n"
+    >>> [_line_ends(b, np.frombuffer(b, np.uint8), _Scratch(), long_lines=x).tolist() for x in (False, True)]
+    [[2, 3, 6], [2, 3, 6]]
+    """
+    end = len(a)
+    if long_lines:
+        find, found = buf.find, []
+        append = found.append
+        i = find(b"\n", 0, end)
+        for _ in range(end // _LONG_LINE_BYTES + 1):
+            if i < 0:
+                return np.array(found, dtype=np.int64)
+            append(i)
+            i = find(b"\n", i + 1, end)
+        if i < 0:
+            return np.array(found, dtype=np.int64)
+    return np.flatnonzero(np.equal(a, 0x0A, out=scratch.array("newlines", end, bool)))
 
 
 def _spaces_per_line(
@@ -230,6 +261,7 @@ class _TextScan:
         self.reported = 0
         self.kept_lines: list[int] | None = None  # the line of every kept row, when asked for (a child half)
         self.scratch = _Scratch()
+        self.long_lines = False  # the last chunk's lines were _LONG_LINE_BYTES long on average
 
     def header(self, line: bytes, lineno: int) -> None:
         self.count, self.rows.dim = _parse_header(line, self.path, lineno, self.fmt)
@@ -240,7 +272,8 @@ class _TextScan:
     def feed(self, buf: bytes, end: int, final: bool) -> bool:
         """Take the whole lines of ``buf[:end]``; True once ``max_rows`` stopped the reading."""
         a = np.frombuffer(buf, dtype=np.uint8, count=end)
-        ends = np.flatnonzero(np.equal(a, 0x0A, out=self.scratch.array("newlines", end, bool)))
+        ends = _line_ends(buf, a, self.scratch, long_lines=self.long_lines)
+        self.long_lines = len(ends) * _LONG_LINE_BYTES <= end  # how the next chunk's line ends are found
         if final and (not len(ends) or ends[-1] != end - 1):
             ends = np.append(ends, end)  # the last line has no "\n"
         starts = np.empty_like(ends)
