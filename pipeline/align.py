@@ -81,6 +81,37 @@ RULES: dict[str, Callable[[str], str]] = {
 }
 
 
+def _normalised(words: Sequence[str], rule: str) -> list[str]:
+    """``RULES[rule]`` of every word; the ASCII words in one string operation on them all.
+
+    For ASCII text, ``lower`` and ``casefold`` are ``str.lower`` and ``digits`` maps 0-9,
+    so a joined string of ASCII words is transformed at once and split back (a word
+    holding a newline would split apart: then each is transformed on its own).
+
+    >>> _normalised(["Route66", "Ｘ1", "A"], "digits")
+    ['Route##', 'Ｘ#', 'A']
+    """
+    fn = RULES[rule]
+    words = list(words)
+    if rule == "exact" or not words:
+        return words
+    ascii_rows = list(itertools.compress(range(len(words)), map(str.isascii, words)))
+    if len(ascii_rows) == len(words):
+        ascii_words = words
+    else:
+        ascii_words = [words[i] for i in ascii_rows]
+    blob = "\n".join(ascii_words)
+    if not ascii_words or blob.count("\n") != len(ascii_words) - 1:
+        return list(map(fn, words))
+    forms = (blob.translate(_ASCII_DIGITS) if rule == "digits" else blob.lower()).split("\n")
+    if ascii_words is words:
+        return forms
+    out = list(map(fn, words))  # the non-ASCII words need the full rule
+    for i, form in zip(ascii_rows, forms):
+        out[i] = form
+    return out
+
+
 def normalise(token: str, rule: str) -> str:
     """``token`` as rule ``rule`` sees it.
 
@@ -128,11 +159,10 @@ def align(vocab: Vocabulary, vectors: Vectors, config: AlignConfig, *, top_missi
     for name in rules:
         if not pending:
             break  # every word matched: no need to build the remaining rules' maps
-        normalise_fn = RULES[name]
-        index = _first_index(vectors.words, normalise_fn)
+        index = _first_index(vectors.words, name)
+        found = list(map(index.get, _normalised([vocab.tokens[i] for i in pending], name)))
         still: list[int] = []
-        for i in pending:
-            j = index.get(normalise_fn(vocab.tokens[i]))
+        for i, j in zip(pending, found):
             if j is None:
                 still.append(i)
             else:
@@ -160,7 +190,7 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
     """
     rule_names = _check_rules(rules)
     tokens = list(tokens)
-    checks = [(RULES[r], frozenset(RULES[r](t) for t in tokens)) for r in rule_names]
+    checks = [(RULES[r], frozenset(_normalised(tokens, r))) for r in rule_names]
     keys = dict(zip(rule_names, (k for _, k in checks)))
     empty: frozenset[str] = frozenset()
     # For an ASCII word every rule is a C-level string method: casefold(w) == lower(w) (NFKC
@@ -230,16 +260,17 @@ def _check_rules(rules: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _first_index(words: Sequence[str], normalise_fn: Callable[[str], str]) -> dict[str, int]:
-    """Normalised form -> index of the first word having it (one pass).
+def _first_index(words: Sequence[str], rule: str) -> dict[str, int]:
+    """Normalised form -> index of the first word having it.
 
-    >>> _first_index(["Apple", "apple", "APPLE"], str.lower)
+    Built from the last word to the first, so that the first word's index is the
+    one a form keeps.
+
+    >>> _first_index(["Apple", "apple", "APPLE"], "lower")
     {'apple': 0}
     """
-    index: dict[str, int] = {}
-    for j, w in enumerate(words):
-        index.setdefault(normalise_fn(w), j)
-    return index
+    forms = _normalised(words, rule)
+    return dict(zip(reversed(forms), range(len(forms) - 1, -1, -1)))
 
 
 def _report(

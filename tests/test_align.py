@@ -218,3 +218,21 @@ def test_ascii_prefilter_rules_out_words_no_rule_could_match():
     table, keys = keep.ascii_prefilter
     passed = [w for w in ["APPLE", "apple", "x2024", "X1999", "pear", "x19", "Apples"] if w.encode().translate(table) in keys]
     assert passed == ["APPLE", "apple", "x2024", "X1999"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet="aZ09 \n\u03a3\u03c3\u0130\u00df\u0663\uff21K\u212a", max_size=5), max_size=12),
+    rule=st.sampled_from(ALIGN_RULES),
+)
+def test_bulk_normal_forms_equal_the_rule_applied_word_by_word(words, rule):
+    """ASCII words are lower-cased (or their digits mapped) in one joined string: the same forms as one by one,
+    with non-ASCII words among them (final sigma, dotted I, Kelvin sign) and words that hold a newline."""
+    from pipeline.align import _first_index, _normalised
+
+    expected = [RULES[rule](w) for w in words]
+    assert _normalised(words, rule) == expected
+    first: dict[str, int] = {}
+    for j, form in enumerate(expected):
+        first.setdefault(form, j)
+    assert _first_index(words, rule) == first
