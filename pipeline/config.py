@@ -15,15 +15,11 @@ data files that ship with gensim) when a stage needs it.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib.util
 import math
 import os
 import re
-import tomllib
 import typing
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +172,8 @@ def _to_plain(obj: Any) -> Any:
 
 def default_config_text() -> str:
     """The embedded default config (the same text as ``configs/default.toml``)."""
+    from importlib import resources
+
     return resources.files("pipeline").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
 
 
@@ -199,6 +197,9 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config: {exc} (expected a UTF-8 TOML file)", where) from None
         base_dir = Path(path).resolve().parent
+    import tomllib  # TOML parsing, suggestions and package lookups are imported where used:
+    # the stage configs are also imported by code that reads no config (align, a cached read).
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -270,6 +271,8 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set matrix.oov_init=zeros")
+    import tomllib
+
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError as exc:
@@ -338,6 +341,8 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
+            import difflib
+
             close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.5)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
             valid = ", ".join(fields)
@@ -405,6 +410,8 @@ def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: 
 
 def gensim_test_dir() -> Path:
     """The folder of gensim's bundled test data, found without importing gensim (it costs ~1.7 s)."""
+    import importlib.util
+
     spec = importlib.util.find_spec("gensim")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("'gensim-test:' paths need gensim installed (pip install gensim)")

