@@ -440,14 +440,17 @@ def test_compressed_files_and_max_rows_stay_sequential(tmp_path, parallel):
     assert read_vectors(plain, max_rows=10, workers=2).words == tuple(words[:10])
 
 
-@pytest.mark.parametrize("extra", [[], ["Ünïcode", "naïve"]])  # all ASCII: prefiltered; else the plain test
-def test_cached_selection_keeps_exactly_the_words_the_rules_want(extra):
+@pytest.mark.parametrize("lines", [False, True])  # the words as a list (a new entry) or as words.txt's lines (a hit)
+@pytest.mark.parametrize("extra", [[], ["Ünïcode", "naïve", "STRAẞE", "x٣y٤"]])  # all ASCII, or not
+def test_cached_selection_keeps_exactly_the_words_the_rules_want(extra, lines):
     from pipeline.align import wanted_predicate
 
-    tokens = ["apple", "Berlin", "2024", "x1y2", "straße", "naïve"]
+    tokens = ["apple", "Berlin", "2024", "x1y2", "straße", "naïve", "x3y4"]
     keep = wanted_predicate(tokens, ("exact", "lower", "casefold", "digits"))
     words = ["APPLE", "apple", "Apple", "berlin", "BERLIN", "1999", "x9y0", "x1y", "Strasse", "STRASSE",
-             "pear", "", "apple ", "2024x", *(f"w{i}" for i in range(200)), *extra]
+             "pear", "apple ", "2024x", *(f"w{i}" for i in range(200)), *extra]
+    if lines:
+        words = vcache._WordLines("\n".join(words).encode("utf-8"))
     flags = vcache._wanted_flags(words, keep)
     assert flags.tolist() == [keep(w) for w in words]
     assert [w for w, f in zip(words, flags) if f][:8] == ["APPLE", "apple", "Apple", "berlin", "BERLIN", "1999",
