@@ -511,6 +511,35 @@ def test_wanted_predicate_reads_the_rows_its_test_keeps_in_ascii_and_other_chunk
     assert v.stats["rows_unwanted"] == plain.stats["rows_unwanted"] == len(words) - len(expected)
 
 
+def test_prefilter_still_serves_the_ascii_words_of_chunks_that_hold_other_words(tmp_path, monkeypatch):
+    """Real GloVe files have a non-ASCII word in nearly every chunk: only those words skip the prefilter."""
+    import pipeline.sources.text_scan as text_scan
+    from pipeline.align import wanted_predicate
+
+    words = [w for i in range(150) for w in (f"w{i}", f"W{i}x")] + [f"é{i}" for i in range(30)] + ["Ｗ7", "naïve"]
+    order = np.random.default_rng(3).permutation(len(words))
+    words = [words[i] for i in order]  # non-ASCII words spread over every chunk
+    path = write(tmp_path, "v.txt", text_bytes(words, np.arange(len(words) * 2, dtype=np.float32).reshape(-1, 2)))
+    monkeypatch.setattr(text_scan, "_CHUNK_BYTES", 200)
+    keep = wanted_predicate(["w7", "W12X", "é3", "NAÏVE", "w1"], ["exact", "lower", "casefold", "digits"])
+    decoded = []
+    decode = text_scan._TextScan._decode
+    monkeypatch.setattr(text_scan._TextScan, "_decode", lambda self, raw, lines: decoded.extend(raw) or decode(self, raw, lines))
+    v = read_vectors(path, "glove", wanted=keep)
+    monkeypatch.undo()
+    full = read_vectors(path, "glove")
+    expected = [w for w in full.words if keep(w)]
+    assert list(v.words) == expected and {"Ｗ7", "naïve", "é3", "W12x", "w7"} <= set(expected)
+    np.testing.assert_array_equal(v.matrix, full.matrix[[full.words.index(w) for w in expected]])
+    assert v.stats["rows_unwanted"] == len(words) - len(expected)
+    table, keys = keep.ascii_prefilter  # decoded: the ASCII words whose prefilter form is a key, every other word
+    assert all(w.translate(table) in keys for w in decoded if w.isascii()) and len(decoded) < len(words) / 2
+    assert {w for w in decoded if not w.isascii()} == {w.encode() for w in words if not w.isascii()}
+    bad = write(tmp_path, "bad.txt", text_bytes(words, np.zeros((len(words), 2))).replace("é29 ".encode(), b"\xff29 "))
+    line = [i for i, w in enumerate(words) if w == "é29"][0] + 1
+    assert f":{line}:" in str(error_of(DataError, bad, "glove", wanted=keep))
+
+
 def test_wanted_nothing_gives_an_empty_matrix_of_the_right_width(tmp_path):
     v = read_vectors(write(tmp_path, "v.txt", text_bytes(WORDS, MATRIX)), wanted=set())
     assert v.words == () and v.matrix.shape == (0, 5)

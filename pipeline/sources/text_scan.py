@@ -15,6 +15,7 @@ import codecs
 import io
 import itertools
 import logging
+import operator
 import os
 import time
 import zlib
@@ -303,13 +304,16 @@ class _TextScan:
         seps_list = seps[:upto].tolist()
         raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto].tolist(), seps_list)))
         linenos = (lineno0 + nonblank[:upto]).tolist()
-        kept = self._prefiltered(raw_words, linenos)
-        word_error = None
-        if kept is None:
+        prefiltered = self._prefiltered(raw_words, linenos)
+        if prefiltered is None:
             words, word_error = self._decode(raw_words, linenos)
             if word_error is not None:
                 upto = len(words)
             kept = self.rows.select(words, linenos)
+        else:
+            kept, word_error, decoded = prefiltered
+            if word_error is not None:
+                upto = decoded
         if self.kept_lines is not None:
             self.kept_lines.extend(linenos[i] for i in kept)
         for i, end in zip(kept, nb_ends[kept].tolist()):
@@ -341,23 +345,37 @@ class _TextScan:
         self._report()
         return False
 
-    def _prefiltered(self, raw: list[bytes], linenos: list[int]) -> list[int] | None:
-        """The rows to keep when every word is ASCII and the test has a bytes prefilter; else None.
+    def _prefiltered(
+        self, raw: list[bytes], linenos: list[int]
+    ) -> tuple[list[int], DataError | None, int] | None:
+        """With a bytes prefilter: the rows to keep, the first bad word's error and how many words came before it.
 
         ASCII words decode alike in every encoding bulk decoding allows, and cannot
-        fail to. So only the words whose prefilter form is a key (a few percent of a
-        large file) are decoded and given to the real test; the others are unwanted.
+        fail to. So of the ASCII words only those whose prefilter form is a key (a
+        few percent of a large file) are decoded and given to the real test; the
+        others are unwanted. Other words (non-ASCII, or holding a NUL: real GloVe
+        files have some in nearly every chunk) are all decoded, checked and tested,
+        so a bad one raises as it would on the general path. None: no prefilter.
         """
         prefilter = self.rows.prefilter
         if prefilter is None or not self.bulk_decode or not raw:
             return None
         blob = b"\n".join(raw)
-        if not blob.isascii() or b"\x00" in blob:
-            return None  # the general path decodes (and names a NUL)
         candidates = prefilter_candidates(prefilter, blob)
-        self.rows.unwanted += len(raw) - len(candidates)
-        kept = self.rows.select([raw[i].decode("ascii") for i in candidates], [linenos[i] for i in candidates])
-        return [candidates[k] for k in kept]
+        if blob.isascii() and b"\x00" not in blob:
+            self.rows.unwanted += len(raw) - len(candidates)
+            kept = self.rows.select([raw[i].decode("ascii") for i in candidates], [linenos[i] for i in candidates])
+            return [candidates[k] for k in kept], None, len(raw)
+        others = set(itertools.compress(range(len(raw)), map(operator.not_, map(bytes.isascii, raw))))
+        if b"\x00" in blob:
+            others.update(i for i, w in enumerate(raw) if b"\x00" in w)
+        tested = sorted(others.union(candidates))
+        words, error = self._decode([raw[i] for i in tested], [linenos[i] for i in tested])
+        decoded = len(raw) if error is None else tested[len(words)]  # the words before the bad one
+        tested = tested[:len(words)]
+        self.rows.unwanted += decoded - len(tested)
+        kept = self.rows.select(words, [linenos[i] for i in tested])
+        return [tested[k] for k in kept], error, decoded
 
     def _decode(self, raw: list[bytes], linenos: list[int]) -> tuple[list[str], DataError | None]:
         """The words, decoded; on a bad word, the words before it and its error."""
