@@ -7,7 +7,9 @@
 The data is generated deterministically (seeded numpy) into ``--out-dir`` and
 reused while its parameters are unchanged: a GloVe-shaped text file whose first
 rows are the words of gensim's ``questions-words.txt`` (given vectors with
-analogy structure, so answers are a mix of right and wrong), a vocabulary with
+analogy structure, so answers are a mix of right and wrong) and where one word
+in 50 of the rest has a non-ASCII letter (real GloVe files have such words all
+through, and they take the readers' slower path), a vocabulary with
 10% unknown words, and a corpus for training. Each side of each case runs in a
 fresh process, so its peak RSS (``VmHWM``, and the largest child it forked) is its own.
 The ratio is reference time / embpipe time: > 1 means embpipe is faster.
@@ -85,13 +87,14 @@ def make_data(args: argparse.Namespace, out: Path, questions: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / "data.json"
     params = {"rows": args.rows, "dim": args.dim, "vocab": args.vocab, "corpus_words": args.corpus_words,
-              "queries": args.queries, "version": 2}
+              "queries": args.queries, "version": 3}
     if stamp.exists() and json.loads(stamp.read_text()).get("params") == params:
         return json.loads(stamp.read_text())
     t0 = time.perf_counter()
     rng = np.random.default_rng(20240601)
     a_words, pairs = analogy_words(questions)
-    words = a_words + [pseudo_word(i, "zq") for i in range(args.rows - len(a_words))]
+    # One word in 50 ends in "é": non-ASCII words all through the file, as in real GloVe files.
+    words = a_words + [pseudo_word(i, "zq") + ("é" if i % 50 == 7 else "") for i in range(args.rows - len(a_words))]
     dim = args.dim
     # Analogy words: y = x + r_section + noise, so b - a + c lands near d for many questions.
     base = {w: rng.standard_normal(dim).astype(np.float32) * 0.4 for w in a_words}
