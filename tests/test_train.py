@@ -10,6 +10,7 @@ import bz2
 import gzip
 import json
 import logging
+import os
 import random
 from pathlib import Path
 
@@ -362,3 +363,36 @@ def test_a_second_process_waits_instead_of_removing_the_corpus_in_use(tmp_path):
     other.join(timeout=60)
     assert done == [80] and not in_use.exists()
     assert len(list((tmp_path / "work").glob("corpus-*.txt"))) == 1
+
+
+@pytest.mark.parametrize("child", ["counts", "fails"])
+def test_counting_in_two_processes_gives_the_one_process_counts_in_the_same_order(tmp_path, monkeypatch, caplog, child):
+    """Blocks counted alternately by a forked process: the same tokens, counts and first-seen order as one process;
+    if the child fails, the corpus is counted again here and the figures are the same."""
+    import pipeline.sources.corpus as corpus_mod
+    import pipeline.sources.train as train_mod
+
+    rng = np.random.default_rng(8)
+    words = [f"w{i}" for i in range(400)]
+    lines = [" ".join(rng.choice(words[: 20 + 3 * k], size=rng.integers(1, 30)).tolist()) for k in range(120)]
+    (tmp_path / "a.txt").write_text("\n".join(lines[:70]) + "\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("\n".join(lines[70:]) + "\n", encoding="utf-8")
+    files = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    monkeypatch.setattr(corpus_mod, "_BLOCK_BYTES", 300)  # dozens of blocks: new words keep appearing in later ones
+    one = prepare_corpus(files, tmp_path / "one.txt", workers=2)
+    monkeypatch.setattr(train_mod, "_PARALLEL_COUNT_BYTES", 0)
+    if child == "fails":
+        monkeypatch.setattr(train_mod, "_count_blocks", lambda conn: os._exit(3))
+    started = []
+    real_init = train_mod._TokenCounter.__init__
+    monkeypatch.setattr(train_mod._TokenCounter, "__init__",
+                        lambda self, two_processes: started.append(two_processes) or real_init(self, two_processes))
+    two = prepare_corpus(files, tmp_path / "two.txt", workers=2)
+    assert started == [True]
+    assert ("counting it again in one" in caplog.text) == (child == "fails")
+    assert two["vocab_counts"] == one["vocab_counts"]
+    expected: dict[str, int] = {}
+    for token in " ".join(lines).split():
+        expected[token] = expected.get(token, 0) + 1  # insertion order: first appearance
+    assert two["vocab_counts"] == [[t, n] for t, n in expected.items()]
+    assert (tmp_path / "two.txt").read_bytes() == (tmp_path / "one.txt").read_bytes()
