@@ -41,3 +41,29 @@ def glove_run(tmp_path_factory):
         "vocab.min_count=3",
         'evaluate.similarity=[]',
     )
+
+
+@pytest.fixture
+def in_daemon_process():
+    """A function: ``fn(*args)`` run in a forked daemonic process, as in a multiprocessing.Pool worker (which
+    may not start processes of its own), giving ``("ok", result)`` or ``("error", repr of the exception)``."""
+    return _in_daemon_process
+
+
+def _in_daemon_process(fn, *args):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def run():
+        try:
+            send.send(("ok", fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            send.send(("error", repr(exc)))
+
+    child = ctx.Process(target=run, daemon=True)
+    child.start()
+    outcome = receive.recv() if receive.poll(120) else ("error", "no answer in 120 s")
+    child.join(10)
+    return outcome

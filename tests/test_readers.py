@@ -980,3 +980,14 @@ def test_any_chunk_size_reads_the_same_rows_and_line_numbers(tmp_path, monkeypat
     np.testing.assert_array_equal(kept.matrix, whole.matrix[[3, 39]])
     bad = write(tmp_path, "bad.txt", text_bytes(words, matrix).replace(b"\nw33 ", b"\nw33 1 "), compress)
     assert_line(error_of(DataError, bad), 34)
+
+
+def test_a_pool_worker_reads_a_large_file_in_its_own_process(tmp_path, monkeypatch, in_daemon_process):
+    """A daemonic process (a Pool worker) may not start another: it reads the whole file itself."""
+    import pipeline.sources.parallel_read as parallel_read
+
+    monkeypatch.setattr(parallel_read, "_PARALLEL_BYTES", 0)
+    words = [f"w{i}" for i in range(300)]
+    path = write(tmp_path, "v.txt", text_bytes(words, np.arange(600, dtype=np.float32).reshape(300, 2)))
+    outcome = in_daemon_process(lambda: read_vectors(path, "glove", wanted={"w5", "w250"}, workers=2).words)
+    assert outcome == ("ok", ("w5", "w250"))

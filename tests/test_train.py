@@ -396,3 +396,14 @@ def test_counting_in_two_processes_gives_the_one_process_counts_in_the_same_orde
         expected[token] = expected.get(token, 0) + 1  # insertion order: first appearance
     assert two["vocab_counts"] == [[t, n] for t, n in expected.items()]
     assert (tmp_path / "two.txt").read_bytes() == (tmp_path / "one.txt").read_bytes()
+
+
+def test_a_pool_worker_prepares_the_corpus_in_its_own_process(tmp_path, monkeypatch, long_line_corpus,
+                                                            in_daemon_process):
+    """A daemonic process (a Pool worker) may not start another: the counting stays in it, with the same figures."""
+    import pipeline.sources.train as train_mod
+
+    monkeypatch.setattr(train_mod, "_PARALLEL_COUNT_BYTES", 0)
+    here = prepare_corpus([long_line_corpus], tmp_path / "here.txt", workers=2)
+    outcome = in_daemon_process(lambda: prepare_corpus([long_line_corpus], tmp_path / "pool.txt", workers=2))
+    assert outcome == ("ok", {**here, "path": str(tmp_path / "pool.txt")})

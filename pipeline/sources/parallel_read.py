@@ -44,6 +44,8 @@ def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
 
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
+    if multiprocessing.current_process().daemon:  # e.g. a Pool worker: it may not start processes
+        return 1
     try:
         if os.path.getsize(path) < _PARALLEL_BYTES or compression_of(path) is not None:
             return 1

@@ -303,7 +303,8 @@ def _count_in_two_processes(paths: Sequence[Path]) -> bool:
         size = sum(p.stat().st_size for p in paths)
     except (AttributeError, OSError):  # not Linux, or a file the reading will name
         return False
-    return cores >= 2 and size >= _PARALLEL_COUNT_BYTES and "fork" in multiprocessing.get_all_start_methods()
+    return (cores >= 2 and size >= _PARALLEL_COUNT_BYTES and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)  # a Pool worker may not start processes
 
 
 class _TokenCounter:
