@@ -149,7 +149,8 @@ def read_vectors(
     (the runner's memoised :func:`pipeline.cache.file_identity`); otherwise the sha256 is
     computed while reading, on a thread.
     ``workers``: processes for a plain text file of at least 64 MiB (None: 2 where
-    the machine has 2 cores; 1: never split). Each scans a part of the file, cut at
+    the machine has 2 cores; 1: never split; always 1 inside a daemonic process such
+    as a ``multiprocessing.Pool`` worker, which may not start one). Each scans a part of the file, cut at
     a line end (half each, or 0.3 for this process while it also hashes the file);
     the parts are merged in file order, so the result is the one-process result.
 
