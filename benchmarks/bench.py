@@ -1,6 +1,6 @@
 """embpipe against the gensim reference, in one run on this machine: time, ratio and peak memory per case.
 
-    python benchmarks/bench.py                 # 400,000 x 300 GloVe text, 20,000-token vocabulary (15-35 minutes)
+    python benchmarks/bench.py                 # 400,000 x 300 GloVe text, 20,000-token vocabulary (8-35 minutes)
     python benchmarks/bench.py --quick         # a small size, under a minute
     python benchmarks/bench.py --cases load,cache --rows 100000
 
