@@ -207,23 +207,18 @@ def _wanted_flags(words: Sequence[str], keep: Callable[[str], bool]) -> np.ndarr
     """
     many = _many(keep)
     prefilter = getattr(keep, "ascii_prefilter", None)
-    if isinstance(words, _WordLines):
-        if prefilter is None:
-            return np.fromiter(many(list(words)), dtype=bool, count=len(words))
-        # Words with a byte >= 0x80 skip the prefilter (it speaks for ASCII words only).
-        high = np.flatnonzero(np.frombuffer(words.blob, dtype=np.uint8) >= 0x80)
-        non_ascii = np.unique(np.searchsorted(words.ends, high))
-        candidates = np.union1d(prefilter_candidates(prefilter, words.blob), non_ascii).astype(np.int64)
-        flags = np.zeros(len(words), dtype=bool)
-        flags[candidates] = np.fromiter(many(words.take(candidates)), dtype=bool, count=len(candidates))
-        return flags
-    blob = "\n".join(words) if prefilter is not None else ""
-    if prefilter is None or not blob.isascii() or blob.count("\n") != len(words) - 1:
-        return np.fromiter(many(words), dtype=bool, count=len(words))
-    candidates = prefilter_candidates(prefilter, blob.encode("ascii"))
-    subset = [words[i] for i in candidates]
+    if prefilter is not None and not isinstance(words, _WordLines):  # a new entry's words: as words.txt holds them
+        blob = "\n".join(words)
+        if words and blob.count("\n") == len(words) - 1:
+            words = _WordLines(blob.encode("utf-8"))
+    if prefilter is None or not isinstance(words, _WordLines):
+        return np.fromiter(many(list(words)), dtype=bool, count=len(words))
+    # Words with a byte >= 0x80 skip the prefilter (it speaks for ASCII words only).
+    high = np.flatnonzero(np.frombuffer(words.blob, dtype=np.uint8) >= 0x80)
+    non_ascii = np.unique(np.searchsorted(words.ends, high))
+    candidates = np.union1d(prefilter_candidates(prefilter, words.blob), non_ascii).astype(np.int64)
     flags = np.zeros(len(words), dtype=bool)
-    flags[candidates] = np.fromiter(many(subset), dtype=bool, count=len(subset))
+    flags[candidates] = np.fromiter(many(words.take(candidates)), dtype=bool, count=len(candidates))
     return flags
 
 
@@ -365,10 +360,9 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
         blob = small[meta["words_file"]]
         if meta["words_file"] == "words.json":
             words: Sequence[str] = json.loads(blob.decode("utf-8"))
-        elif not blob.isascii():
-            blob.decode("utf-8")  # checked whole, as the ASCII bytes cannot fail to decode
-            words = _WordLines(blob)
         else:
+            if not blob.isascii():
+                blob.decode("utf-8")  # checked whole once (ASCII bytes cannot fail to decode)
             words = _WordLines(blob) if blob or meta["shape"][0] else []
         if len(words) != matrix.shape[0]:
             raise ValueError(f"{len(words)} words for {matrix.shape[0]} rows")
