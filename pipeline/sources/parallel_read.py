@@ -30,21 +30,25 @@ logger = logging.getLogger("pipeline.sources.readers")
 _PARALLEL_BYTES = 64 << 20
 
 
-def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
-    """How many processes to read ``path`` with: 1 unless it is a plain file of ``_PARALLEL_BYTES`` or more."""
-    if workers == 1:
-        return 1
+def can_fork_a_helper(workers: int | None = None) -> bool:
+    """Whether a second process may take part of the work: ``workers`` (None: the cores this
+    process may use) is 2 or more, ``fork`` exists, and this process is not daemonic (a
+    ``multiprocessing.Pool`` worker, which may not start processes)."""
     if workers is None:
         try:
-            cores = len(os.sched_getaffinity(0))
+            workers = len(os.sched_getaffinity(0))
         except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-        workers = min(cores, 2)
+            workers = os.cpu_count() or 1
+    if workers < 2:
+        return False
     import multiprocessing  # here: a cached read imports this module but never forks (5 ms saved)
 
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    if multiprocessing.current_process().daemon:  # e.g. a Pool worker: it may not start processes
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
+    """How many processes to read ``path`` with: 1 unless it is a plain file of ``_PARALLEL_BYTES`` or more."""
+    if not can_fork_a_helper(workers):
         return 1
     try:
         if os.path.getsize(path) < _PARALLEL_BYTES or compression_of(path) is not None:

@@ -70,6 +70,7 @@ from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
 from pipeline.sources.files import describe_file
+from pipeline.sources.parallel_read import can_fork_a_helper
 
 logger = logging.getLogger(__name__)
 
@@ -296,15 +297,11 @@ _PARALLEL_COUNT_BYTES = 8 << 20
 
 
 def _count_in_two_processes(paths: Sequence[Path]) -> bool:
-    import multiprocessing
-
     try:
-        cores = len(os.sched_getaffinity(0))
         size = sum(p.stat().st_size for p in paths)
-    except (AttributeError, OSError):  # not Linux, or a file the reading will name
+    except OSError:  # the reading names the file
         return False
-    return (cores >= 2 and size >= _PARALLEL_COUNT_BYTES and "fork" in multiprocessing.get_all_start_methods()
-            and not multiprocessing.current_process().daemon)  # a Pool worker may not start processes
+    return size >= _PARALLEL_COUNT_BYTES and can_fork_a_helper()
 
 
 class _TokenCounter:
