@@ -95,21 +95,16 @@ def _normalised(words: Sequence[str], rule: str) -> list[str]:
     words = list(words)
     if rule == "exact" or not words:
         return words
-    ascii_rows = list(itertools.compress(range(len(words)), map(str.isascii, words)))
-    if len(ascii_rows) == len(words):
-        ascii_words = words
-    else:
-        ascii_words = [words[i] for i in ascii_rows]
+    is_ascii = list(map(str.isascii, words))
+    ascii_words = words if all(is_ascii) else list(itertools.compress(words, is_ascii))
     blob = "\n".join(ascii_words)
     if not ascii_words or blob.count("\n") != len(ascii_words) - 1:
         return list(map(fn, words))
     forms = (blob.translate(_ASCII_DIGITS) if rule == "digits" else blob.lower()).split("\n")
     if ascii_words is words:
         return forms
-    out = list(map(fn, words))  # the non-ASCII words need the full rule
-    for i, form in zip(ascii_rows, forms):
-        out[i] = form
-    return out
+    ascii_forms = iter(forms)  # the non-ASCII words need the full rule
+    return [next(ascii_forms) if plain else fn(w) for w, plain in zip(words, is_ascii)]
 
 
 def normalise(token: str, rule: str) -> str:
@@ -203,29 +198,19 @@ def wanted_predicate(tokens: Iterable[str], rules: Sequence[str]) -> Callable[[s
         return any(fn(word) in keys for fn, keys in checks)
 
     def many(words: Iterable[str]) -> list[bool]:
-        """``wanted`` of every word, in bulk (the vector readers pass whole chunks of a file)."""
-        words = words if isinstance(words, list) else list(words)
-        blob = "\n".join(words)
-        if not blob.isascii() or blob.count("\n") != len(words) - 1:
-            return _many_mixed(words)
-        # All ASCII: lower-case and map digits on the whole chunk at once, then only set lookups.
-        out = list(map(exact_keys.__contains__, words))
-        if lowered_keys:
-            out = list(map(operator.or_, out, map(lowered_keys.__contains__, blob.lower().split("\n"))))
-        if digit_keys:
-            digits = blob.translate(_ASCII_DIGITS).split("\n")
-            out = list(map(operator.or_, out, map(digit_keys.__contains__, digits)))
-        return out
+        """``wanted`` of every word, in bulk (the vector readers pass whole chunks of a file).
 
-    def _many_mixed(words: list[str]) -> list[bool]:
+        ASCII words are lower-cased and digit-mapped all at once (:func:`_normalised`), then
+        only set lookups; each other word gets the full rules (casefold's NFKC, Unicode digits).
+        """
+        words = list(words)
         out = list(map(exact_keys.__contains__, words))
         if lowered_keys:
-            out = list(map(operator.or_, out, map(lowered_keys.__contains__, map(str.lower, words))))
+            out = list(map(operator.or_, out, map(lowered_keys.__contains__, _normalised(words, "lower"))))
         if digit_keys:
-            digits = map(str.translate, words, itertools.repeat(_ASCII_DIGITS))
-            out = list(map(operator.or_, out, map(digit_keys.__contains__, digits)))
+            out = list(map(operator.or_, out, map(digit_keys.__contains__, _normalised(words, "digits"))))
         for i in itertools.compress(range(len(words)), map(operator.not_, map(str.isascii, words))):
-            out[i] = wanted(words[i])  # casefold (NFKC) and Unicode digits need the full rules
+            out[i] = wanted(words[i])
         return out
 
     wanted.many = many  # type: ignore[attr-defined]  # the vector readers use it for whole chunks of words
