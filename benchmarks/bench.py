@@ -383,6 +383,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="training epochs for both sides (default 5, gensim's)")
     parser.add_argument("--train-runs", type=int, default=2,
                         help="training runs per side, alternating embpipe and gensim; the best of each counts (default 2)")
+    parser.add_argument("--load-runs", type=int, default=3,
+                        help="runs of each embpipe load side (a second each); the best time counts, all are noted (default 3)")
     parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 1M-word corpus")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--out-dir", default="", help="data and cache folder (default: $TMPDIR/embpipe-bench-ROWSxDIM)")
@@ -435,15 +437,24 @@ def main() -> None:
     if "load" in cases:
         for sub, label in (("load", "filtered load + align (hash memo warm)"),
                            ("load-first", "filtered load + align, first sight (sha256 too)")):
-            e = run_side(sub, "embpipe", out, opts)
+            # A one-second run is moved by any hiccup of a shared machine (0.80 s one run, 1.06 s
+            # the next): the best time of --load-runs counts, as timeit does; every run is listed,
+            # and the peak RSS is the worst run's.
+            runs = [run_side(sub, "embpipe", out, opts) for _ in range(max(1, args.load_runs))]
+            e = best_run(runs, ("seconds",))
+            if "error" not in e:
+                e["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)  # memory: the worst run
             ratio = ok = None
             if "error" not in e and "error" not in reference_load:
                 ratio = reference_load["seconds"] / e["seconds"]
                 ok = ratio >= 100 and e["peak_rss_mib"] <= 250
-                same = e["matched"] == reference_load["matched"]
+                same = all(r["matched"] == reference_load["matched"] for r in runs)
+                checksums = all(r["checksum"] == reference_load["checksum"] for r in runs)
+                times = ", ".join(f"{r['seconds']:.3f}" for r in runs)
                 notes.append(f"{label}: matched {e['matched']:,} tokens (gensim exact lookup {reference_load['matched']:,}), "
-                             f"matrix checksum {'identical' if e['checksum'] == reference_load['checksum'] else 'DIFFERENT'}"
-                             + ("" if same else " — MATCH COUNTS DIFFER"))
+                             f"matrix checksum {'identical' if checksums else 'DIFFERENT'}"
+                             + ("" if same else " — MATCH COUNTS DIFFER")
+                             + f"; embpipe runs {times} s")
             rows.append((label, e, reference_load, ratio, "≥100×, ≤250 MiB", ok))
     if "cache" in cases:
         e = run_side("cache-build", "embpipe", out, opts)
