@@ -71,18 +71,32 @@ class EmbpipeGroup(click.Group):
         except PipelineError as exc:
             if ctx.meta.get("embpipe.verbose"):
                 traceback.print_exc()
-            click.echo(f"embpipe: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            _error(ctx, "error", str(exc), exc.exit_code)
+        except click.ClickException as exc:
+            if not _json_logs(ctx):
+                raise  # click prints the usage and the error
+            _error(ctx, "usage error", exc.format_message(), exc.exit_code)
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: say so in one line, the traceback only with -v
             if ctx.meta.get("embpipe.verbose"):
                 traceback.print_exc()
-            click.echo(
-                f"embpipe: internal error: {exc.__class__.__name__}: {exc} (rerun with -v for the traceback)",
-                err=True,
-            )
-            ctx.exit(EXIT_INTERNAL)
+            _error(ctx, "internal error", f"{exc.__class__.__name__}: {exc} (rerun with -v for the traceback)",
+                   EXIT_INTERNAL)
+
+
+def _json_logs(ctx: click.Context) -> bool:
+    return ctx.meta.get("embpipe.log_format") == "json"
+
+
+def _error(ctx: click.Context, kind: str, message: str, code: int) -> None:
+    """Say ``message`` on stderr in one line, ``embpipe: <kind>: <message>`` or, with ``--log-format json``,
+    a JSON record (``event`` the kind, ``exit_code``); then exit with ``code``."""
+    if _json_logs(ctx):
+        log.error(message, extra={"event": kind.replace(" ", "_"), "exit_code": code})
+    else:
+        click.echo(f"embpipe: {kind}: {message}", err=True)
+    ctx.exit(code)
 
 
 # --------------------------------------------------------------------------- shared options
@@ -135,7 +149,9 @@ def _write_out(out: Path, what: str, write) -> None:
 
 
 def _echo_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """A result on stdout: indented for a person, one line with ``--log-format json`` (a JSON-lines log)."""
+    compact = _json_logs(click.get_current_context())
+    click.echo(json.dumps(data, indent=None if compact else 2, ensure_ascii=False, default=str))
 
 
 # --------------------------------------------------------------------------- commands
@@ -157,6 +173,7 @@ def cli(ctx: click.Context, verbose: bool, log_format: str) -> None:
       embpipe neighbours king queen -a artifacts/default
     """
     ctx.meta["embpipe.verbose"] = verbose
+    ctx.meta["embpipe.log_format"] = log_format
     setup_logging(verbose, log_format)
 
 

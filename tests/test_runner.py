@@ -146,7 +146,24 @@ def test_json_logs_are_one_object_per_line(project):
     manifest = json.loads((project / "artifacts" / "r" / "manifest.json").read_text())
     assert set(manifest["run"]["stage_seconds"]) >= {"vocab", "vectors", "align", "matrix", "evaluate", "export"}
     assert manifest["run"]["cache"]["matrix"] == "run"
-    json.loads(json.dumps(json.loads(out.stdout)))  # stdout holds the result only
+    read = [e for e in events if e.get("event") in ("read", "vectors_cache_hit")]
+    assert len(read) == 1 and read[0]["stage"] == "vectors"
+    assert out.stdout.count("\n") == 1  # stdout holds the result only, as one JSON line
+    assert json.loads(out.stdout)["input_dim"] == manifest["input_dim"]
+
+
+def test_json_logs_report_errors_as_json_lines_too(project):
+    # A cron job appends stdout and stderr to one .jsonl file: a failed run must not break it.
+    missed = subprocess.run(RUN_CLI + ["--set", "evaluate.gate.min_coverage=0.95"], capture_output=True, text=True,
+                            cwd=project)
+    assert missed.returncode == 3 and missed.stdout == ""
+    last = [json.loads(line) for line in missed.stderr.splitlines()][-1]
+    assert last["level"] == "error" and last["exit_code"] == 3 and "min_coverage 0.95" in last["message"]
+    for args, code in ((["--set", "seed='x'"], 78), (["--no-such-flag"], 2)):
+        bad = subprocess.run(RUN_CLI + args, capture_output=True, text=True, cwd=project)
+        assert bad.returncode == code
+        [record] = [json.loads(line) for line in bad.stderr.splitlines()]
+        assert record["exit_code"] == code and record["level"] == "error"
 
 
 def test_gate_rejects_then_accepts(project):

@@ -99,6 +99,10 @@ def test_train_vectors_trains_every_corpus_word_in_every_epoch(tmp_path, long_li
     assert warnings == []  # gensim read exactly the prepared file's words
     epoch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
     assert len(epoch_lines) == 2 and all("27,000 words trained" in m and "words/s" in m for m in epoch_lines)
+    # ... and as fields of the records, which --log-format json writes out.
+    records = [r for r in caplog.records if getattr(r, "event", None) == "epoch"]
+    assert [(r.epoch, r.epochs, r.words_trained) for r in records] == [(1, 2, 27_000), (2, 2, 27_000)]
+    assert all(r.words_per_second == round(27_000 / r.seconds) for r in records)
 
 
 def test_every_batch_gensim_reads_is_exactly_10001_words(tmp_path, long_line_corpus):

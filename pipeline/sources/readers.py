@@ -219,9 +219,12 @@ def _read_file(
         words, matrix = rows.finish()
         stats.update(rows.stats())
         duplicates = [w for w, _ in rows.duplicate_rows]
+    seconds = time.monotonic() - started
     logger.info(
         "read %d rows of dim %d from %s in %.1f s; kept %d, %d duplicate(s) skipped",
-        stats["rows_read"], stats["dim"], path, time.monotonic() - started, len(words), stats["duplicates"],
+        stats["rows_read"], stats["dim"], path, seconds, len(words), stats["duplicates"],
+        extra={"stage": "vectors", "event": "read", "seconds": round(seconds, 3),
+               **{k: stats[k] for k in ("rows_read", "rows_parsed", "dim", "duplicates")}},
     )
     if stats["duplicates"]:
         logger.warning(

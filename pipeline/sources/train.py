@@ -521,14 +521,18 @@ def _gensim() -> Any:
             seconds = time.perf_counter() - self._start
             counts = getattr(model, "embpipe_epoch_counts", None)
             epoch = len(self.records) + 1
+            # The figures also go as fields of the record: --log-format json shows them as such.
+            fields = {"stage": "vectors", "event": "epoch", "epoch": epoch, "epochs": self.epochs, "seconds": seconds}
             if counts is None:
                 self.records.append({"words_trained": None, "words_read": None, "seconds": seconds})
-                logger.info("epoch %d/%d done in %.2f s", epoch, self.epochs, seconds)
+                logger.info("epoch %d/%d done in %.2f s", epoch, self.epochs, seconds, extra=fields)
                 return
             trained, read = counts
             self.records.append({"words_trained": trained, "words_read": read, "seconds": seconds})
+            rate = trained / max(seconds, 1e-9)
             logger.info("epoch %d/%d: %s words trained in %.2f s (%s words/s)", epoch, self.epochs,
-                        f"{trained:,}", seconds, f"{trained / max(seconds, 1e-9):,.0f}")
+                        f"{trained:,}", seconds, f"{rate:,.0f}",
+                        extra={**fields, "words_trained": trained, "words_per_second": round(rate)})
 
     return SimpleNamespace(version=gensim.__version__, Word2Vec=CountingWord2Vec, EpochLogger=EpochLogger)
 

@@ -115,8 +115,10 @@ def cached_read(
         out_words, out_matrix, stats, index = _select(words, matrix, meta["stats"], duplicates, keep)
         damaged = _first_damaged_row(out_matrix, row_crc32 if index is None else row_crc32[index])
         if damaged is None:
-            logger.info("vectors cache hit for %s (%d x %d) in %.3f s",
-                        path, *matrix.shape, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            logger.info("vectors cache hit for %s (%d x %d) in %.3f s", path, *matrix.shape, seconds,
+                        extra={"stage": "vectors", "event": "vectors_cache_hit", "seconds": round(seconds, 3),
+                               "rows_cached": len(matrix), "rows_kept": len(out_words)})
             return Vectors(words=out_words, matrix=out_matrix, source=source, stats={**stats, "vectors_cache": "hit"})
         row = damaged if index is None else int(index[damaged])
         _discard(entry, f"row {row} of vectors.npy differs from what was written")
