@@ -1230,5 +1230,6 @@ def _neighbour_markdown(nb: Mapping[str, Any] | None) -> list[str]:
         listed = ", ".join(f"{_md(w)} {s:.3f}" for w, s in hits)
         lines.append(f"- **{_md(word)}**: {listed}")
     if nb.get("missing"):
-        lines.append("- not in the vocabulary: " + ", ".join(_md(w) for w in nb["missing"]))
+        lines.append("- no source vector (not in the vocabulary, or an initialised row): "
+                     + ", ".join(_md(w) for w in nb["missing"]))
     return lines + [""]

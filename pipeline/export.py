@@ -191,7 +191,7 @@ def write_artifacts(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("published %s (%d x %d)", target, matrix.input_dim, matrix.output_dim)
+    log.info("wrote %s (%d x %d)", target, matrix.input_dim, matrix.output_dim)
     return manifest
 
 

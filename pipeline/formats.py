@@ -87,7 +87,7 @@ def _safetensors_numpy():
     except ImportError:
         raise ConfigError(
             "export.formats lists 'safetensors' but the safetensors package is not installed "
-            "(pip install safetensors, or pip install 'embpipe[frameworks]')"
+            "(pip install safetensors, or the frameworks extra: pip install 'embpipe[frameworks]', or '.[frameworks]' in a checkout)"
         ) from None
     return safetensors.numpy
 

@@ -41,7 +41,8 @@ def _require(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
-            f"{module} is not installed ({exc}); install the framework extra: pip install 'embpipe[frameworks]'"
+            f"{module} is not installed ({exc}); install the frameworks extra: "
+            "pip install 'embpipe[frameworks]', or '.[frameworks]' in a checkout"
         ) from None
 
 
@@ -69,8 +70,9 @@ def keras_embedding(
     otherwise it raises :class:`ConfigError`. ``layer_kwargs`` go to
     ``keras.layers.Embedding`` (e.g. ``dtype``, ``embeddings_regularizer``).
 
-    >>> layer = keras_embedding("artifacts/default")   # doctest: +SKIP
-    >>> layer(np.array([[2, 3, 0]])).shape               # doctest: +SKIP
+    >>> import numpy as np                                  # doctest: +SKIP
+    >>> layer = keras_embedding("artifacts/default")         # doctest: +SKIP
+    >>> tuple(layer(np.array([[2, 3, 0]])).shape)            # doctest: +SKIP
     (1, 3, 100)
     """
     manifest, weights = _verified(folder)
@@ -106,6 +108,7 @@ def torch_embedding(folder: str | os.PathLike, *, freeze: bool = True, **kwargs:
     ``kwargs`` go to ``from_pretrained`` (``max_norm``, ``sparse``, ...);
     ``padding_idx`` comes from the manifest and cannot be overridden.
 
+    >>> import torch                                     # doctest: +SKIP
     >>> emb = torch_embedding("artifacts/default")      # doctest: +SKIP
     >>> emb(torch.tensor([[2, 3, 0]])).shape             # doctest: +SKIP
     torch.Size([1, 3, 100])

@@ -480,7 +480,9 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
         out, matrix, report=report, manifest=build_manifest, report_md=render_report(report),
         extra_writers=extra_writers,
     )
-    if missed:
+    if not missed:
+        log.info("published %s", target, extra={"stage": "export", "event": "published"})
+    else:
         raise GateError(
             f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, {target} left as it was"
         )

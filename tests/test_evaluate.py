@@ -752,7 +752,7 @@ def test_evaluate_runs_the_configured_checks(lee, tmp_path):
     assert "| section | questions | outside vocabulary | 3CosAdd | 3CosMul |" in md
     assert "| capital-common-countries | 506 |" in md and "| **total** | 19544 |" in md
     assert "| wordsim353.tsv | 353 |" in md
-    assert "- **police**: " in md and "not in the vocabulary: nonexistentword" in md
+    assert "- **police**: " in md and "no source vector (not in the vocabulary, or an initialised row): nonexistentword" in md
 
 
 def test_evaluate_with_checks_switched_off_uses_default_probes(lee, tmp_path):
