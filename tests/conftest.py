@@ -23,9 +23,10 @@ def build_artifact(export_dir, *overrides: str):
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
-    """The embedded default (word2vec on lee_background.cor), one worker so it is deterministic."""
+    """The embedded default (word2vec on lee_background.cor), one worker so it is deterministic; the
+    vocabulary keeps words seen once, so about half its rows have no trained vector and are initialised."""
     out = tmp_path_factory.mktemp("artifacts")
-    return build_artifact(out, "vectors.train.workers=1", "vectors.train.epochs=5")
+    return build_artifact(out, "vectors.train.workers=1", "vectors.train.epochs=5", "vocab.min_count=1")
 
 
 @pytest.fixture(scope="session")

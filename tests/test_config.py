@@ -24,10 +24,12 @@ def test_embedded_default_is_configs_default_toml():
 
 def test_default_config_equals_dataclass_defaults():
     # The shipped file spells out the defaults; they must not drift apart.
-    # except the two training values the default corpus needs (see the comment in default.toml)
+    # except the training values the default corpus needs and the vocabulary's min_count, set to
+    # training's (see the comments in default.toml)
     loaded = load_config(None).to_dict()
     expected = Config().to_dict()
     expected["vectors"]["train"].update(sg=1, epochs=20)
+    expected["vocab"]["min_count"] = expected["vectors"]["train"]["min_count"]
     assert loaded == expected
 
 
