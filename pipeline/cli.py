@@ -24,6 +24,7 @@ from pipeline.errors import PipelineError, StorageError
 log = logging.getLogger("pipeline")
 
 EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 # --------------------------------------------------------------------------- logging
@@ -76,7 +77,10 @@ class EmbpipeGroup(click.Group):
             if not _json_logs(ctx):
                 raise  # click prints the usage and the error
             _error(ctx, "usage error", exc.format_message(), exc.exit_code)
-        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:  # not a bug: the shell's code for SIGINT, not 1 (click's "Aborted!")
+            _error(ctx, "interrupted", "stopped by SIGINT (Ctrl-C); published artifacts are left as they were",
+                   EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # a bug: say so in one line, the traceback only with -v
             if ctx.meta.get("embpipe.verbose"):
@@ -119,9 +123,15 @@ force_option = click.option(
     type=click.Choice(["all", "vectors", "vocab", "align", "matrix", "evaluate"]),
     help="Recompute a stage even if cached (repeatable); --force alone recomputes all.",
 )
+def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value:  # FloatRange lets NaN through, and a deadline of NaN is never reached
+        raise click.BadParameter("must be a number of seconds, not nan", ctx=ctx, param=param)
+    return value
+
+
 wait_option = click.option(
-    "--wait", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
-    help="If another run holds this artifact folder, wait this long for it (else exit 75 at once).",
+    "--wait", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS", callback=_not_nan,
+    help="If another run holds this artifact folder, wait this long for it (else exit 75 at once); inf: no limit.",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -251,3 +252,29 @@ def test_an_artifact_folder_that_is_a_file_or_missing_is_an_io_error(project, ar
     reason = "is a file, not a folder" if exists else "artifact folder not found"
     assert result.stderr.strip().splitlines() == [f"embpipe: error: not-a-folder: {reason} "
                                                   "(expected a folder written by `embpipe run`)"]
+
+
+def test_wait_nan_is_a_usage_error(project):
+    # FloatRange(0) lets "nan" through, and a deadline of NaN is never reached: it waited forever.
+    result = CliRunner().invoke(cli, ["run", "-c", "run.toml", "--wait", "nan"])
+    assert result.exit_code == 2 and "not nan" in result.output
+
+
+def test_ctrl_c_exits_130_in_one_line_and_keeps_the_published_folder(tmp_path):
+    common = ["--set", 'export.dir="out"', "--set", "vectors.train.workers=1", "--set", 'evaluate.analogies=""']
+    first = subprocess.run([sys.executable, "-m", "pipeline", "run", *common, "--set", "vectors.train.epochs=1"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "out" / "default" / "embeddings.npy").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", *common, "--set", "vectors.train.epochs=500"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    for line in proc.stderr:  # interrupt it in the middle of training
+        if "epoch 2/500" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()  # the epochs logged after the one read above, then the error
+    assert out == "" and "Traceback" not in err and "Aborted" not in err
+    assert lines[-1] == "embpipe: interrupted: stopped by SIGINT (Ctrl-C); published artifacts are left as they were"
+    assert (tmp_path / "out" / "default" / "embeddings.npy").read_bytes() == before
