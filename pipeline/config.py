@@ -224,6 +224,8 @@ def _validated(data: dict[str, Any], where: str) -> Config:
     config = _build(Config, data, "", where)
     _check_name(config.name, where)
     _check_encoding(config.vectors.encoding, where)
+    check_reserved_tokens(config.vocab, where)
+    check_objective(config.vectors.train, where)
     trained_dim = config.vectors.train.vector_size
     if config.vectors.source == "train" and config.matrix.output_dim > trained_dim:
         # Known now, before any training: a file's dimension is known only once it is read.
@@ -293,7 +295,40 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
     node[last] = value
 
 
+# Folder names hold at most 255 bytes; a run also makes ".<name>.lock", "<name>.rejected" and
+# ".<name>.tmp-<pid>-<random>" beside the folder.
+_NAME_MAX = 128
+
+
+def check_reserved_tokens(vocab: VocabConfig, where: str | None = None) -> None:
+    """Rows 0 and 1's tokens: two different, non-empty, one-line tokens (line i of ``vocab.txt`` is row i)."""
+    for key in ("padding_token", "oov_token"):
+        token = getattr(vocab, key)
+        if not token or "\n" in token or "\r" in token:
+            raise ConfigError(
+                f"The 'vocab.{key}' parameter must be a non-empty token without line breaks "
+                f"(line i of vocab.txt is row i). Got {token!r} instead.",
+                where,
+            )
+    if vocab.padding_token == vocab.oov_token:
+        raise ConfigError(
+            "The 'vocab.padding_token' and 'vocab.oov_token' parameters must differ. "
+            f"Got {vocab.padding_token!r} for both instead.",
+            where,
+        )
+
+
+def check_objective(train: TrainConfig, where: str | None = None) -> None:
+    """Word2Vec needs hierarchical softmax or negative sampling to train its output layer."""
+    if not train.hs and not train.negative:
+        raise ConfigError("The 'vectors.train.negative' parameter must be > 0 when 'vectors.train.hs' is 0 "
+                          "(one of them trains the output layer). Got 0 instead.", where)
+
+
 def _check_name(name: str, where: str) -> None:
+    if len(name) > _NAME_MAX:
+        raise ConfigError(f"The 'name' parameter must be at most {_NAME_MAX} characters "
+                          f"(it names folders). Got {len(name)} characters instead.", where)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
         raise ConfigError(
             f"The 'name' parameter must be a folder name of letters, digits, '.', '_' or '-' "

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import VocabConfig, resolve_input
+from pipeline.config import VocabConfig, check_reserved_tokens, resolve_input
 from pipeline.errors import ConfigError, DataError
 from pipeline.sources.corpus import nul_byte_error
 from pipeline.sources.files import describe_file, open_binary, universal_newlines
@@ -97,11 +97,7 @@ def build_vocabulary(
         encoding=encoding,
         encoding_errors=encoding_errors,
     )
-    if config.padding_token == config.oov_token:
-        raise ConfigError(
-            "The 'vocab.padding_token' and 'vocab.oov_token' parameters must differ. "
-            f"Got {config.padding_token!r} for both instead."
-        )
+    check_reserved_tokens(config)
     if config.source == "corpus":
         from pipeline.sources.corpus import corpus_files
 

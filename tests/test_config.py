@@ -198,3 +198,17 @@ def test_a_bad_set_value_is_reported_against_the_set_not_the_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(bad_file, ["seed=3"])
     assert str(info.value).startswith(f"{bad_file}: The 'matrix.oov_init' parameter")
+
+
+@pytest.mark.parametrize("override, key", [
+    ('vocab.padding_token="a\\nb"', "vocab.padding_token"),   # vocab.txt could not hold it: found at export before
+    ('vocab.oov_token="x\\ry"', "vocab.oov_token"),
+    ('vocab.oov_token=""', "vocab.oov_token"),
+    ("vectors.train.negative=0", "vectors.train.negative"),  # with hs = 0: found after the vocab stage before
+    ("name=" + "a" * 129, "name"),                           # a folder name too long: found at export before
+])
+def test_settings_that_fail_late_are_refused_when_the_config_loads(override, key):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert err.value.exit_code == 78 and f"'{key}' parameter must" in err.value.message
+    assert str(err.value).startswith(f"--set {key}: ")
