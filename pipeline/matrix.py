@@ -96,9 +96,9 @@ def build_matrix(
         )
     source_dim = vectors.dim
     output_dim = config.output_dim or source_dim
-    if output_dim > source_dim:
+    if not 0 < output_dim <= source_dim:
         raise ConfigError(
-            f"The 'matrix.output_dim' parameter must be <= the source dimension {source_dim}. "
+            f"The 'matrix.output_dim' parameter must be 0 (the source's) or 1 to the source dimension {source_dim}. "
             f"Got {output_dim} instead."
         )
 
@@ -107,6 +107,11 @@ def build_matrix(
     source_rows = np.asarray(alignment.source_index)[matched]
     used = np.unique(source_rows)  # distinct source rows, sorted: independent of vocabulary order
     table = np.asarray(vectors.matrix[used], dtype=np.float32)
+    finite = np.isfinite(table).all(axis=1)  # the readers refuse such rows; Vectors built in Python may hold them
+    if not finite.all():
+        word = vectors.words[int(used[np.argmin(finite)])]
+        raise DataError(f"the vector of {word!r} holds NaN or inf (expected finite numbers): "
+                        "it would spread into every initialised row")
     info: dict[str, Any] = {
         "oov_init": config.oov_init,
         "output_dim": output_dim,

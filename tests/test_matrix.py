@@ -175,7 +175,8 @@ def test_output_dim_larger_than_source_is_config_error():
     with pytest.raises(ConfigError) as err:
         build(make_vocab(["a"]), vectors, output_dim=3)
     assert err.value.exit_code == 78
-    assert str(err.value) == "The 'matrix.output_dim' parameter must be <= the source dimension 2. Got 3 instead."
+    assert str(err.value) == ("The 'matrix.output_dim' parameter must be 0 (the source's) or 1 to the source "
+                              "dimension 2. Got 3 instead.")
 
 
 def test_output_dim_equal_to_source_is_no_reduction():
@@ -216,3 +217,30 @@ def test_pca_needs_enough_matched_vectors():
     with pytest.raises(DataError) as err:
         build(make_vocab(["w1", "w2", "w3", "x"]), vectors, output_dim=3)
     assert "only 3 distinct source vectors" in str(err.value) and "at least 4" in str(err.value)
+
+
+# --------------------------------------------------------------------------- Vectors built in Python
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_source_vector_is_refused_not_spread_into_oov_rows(bad):
+    # The readers refuse such rows; a Vectors made in Python reached the matrix and its NaN
+    # went into every initialised row through the mean and std.
+    vectors = make_vectors(["a", "b", "c"], [[1, 2], [3, bad], [5, 6]])
+    with pytest.raises(DataError, match=r"the vector of 'b' holds NaN or inf"):
+        build(make_vocab(["a", "b", "zz"]), vectors)
+    # a bad row no vocabulary word uses costs nothing and is not looked at
+    m = build(make_vocab(["a", "c", "zz"]), vectors)
+    assert np.isfinite(m.weights).all() and np.array_equal(m.weights[2:4], [[1, 2], [5, 6]])
+
+
+def test_vectors_words_and_rows_must_agree():
+    with pytest.raises(ValueError, match=r"2 words, matrix of shape \(3, 2\)"):
+        make_vectors(["a", "b"], np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"matrix of shape \(2,\)"):
+        make_vectors(["a", "b"], np.zeros(2))
+
+
+def test_a_negative_output_dim_is_a_config_error_not_sklearns():
+    with pytest.raises(ConfigError, match=r"'matrix.output_dim' parameter must be .* Got -1 instead"):
+        build(make_vocab(["a"]), make_vectors(["a", "b"], [[1, 2], [3, 4]]), output_dim=-1)

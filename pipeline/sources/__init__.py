@@ -33,6 +33,12 @@ class Vectors:
     stats: dict[str, Any] = field(default_factory=dict)
     keyed_vectors: Any = None
 
+    def __post_init__(self) -> None:
+        shape = getattr(self.matrix, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != len(self.words):
+            raise ValueError(f"Vectors needs a (len(words), dim) matrix: {len(self.words)} words, "
+                             f"matrix of shape {shape}")
+
     @property
     def dim(self) -> int:
         return int(self.matrix.shape[1])
