@@ -259,11 +259,15 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
     """
     from pipeline.runner import run as run_pipeline
 
+    for option, value in (("--vectors", vectors_path), ("--vocab", vocab_path)):
+        if value == "":  # not "no option": an empty path would have trained on the default corpus
+            raise click.BadParameter("must name a file, not be empty", param_hint=option)
     extra = ['evaluate.analogies=""', "evaluate.similarity=[]"]
-    if vectors_path:
+    if vectors_path is not None:
         extra += ['vectors.source="file"', f"vectors.path={_abs(vectors_path)}"]
-    if vocab_path:
-        kind = "word_index" if ".json" in Path(vocab_path).suffixes else "file"  # tok.json.gz too
+    if vocab_path is not None:
+        suffixes = [suffix.lower() for suffix in Path(vocab_path).suffixes]  # tok.json.gz and TOK.JSON too
+        kind = "word_index" if ".json" in suffixes else "file"
         extra += [f'vocab.source="{kind}"', f"vocab.path={_abs(vocab_path)}"]
     if name:
         extra.append(f"name={json.dumps(name)}")

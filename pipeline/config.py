@@ -226,6 +226,14 @@ def _validated(data: dict[str, Any], where: str) -> Config:
     _check_encoding(config.vectors.encoding, where)
     check_reserved_tokens(config.vocab, where)
     check_objective(config.vectors.train, where)
+    if not config.vectors.corpus:
+        for key, needed, when in (
+            ("vectors.corpus", config.vectors.source == "train", ""),
+            ("vocab.corpus", config.vocab.source == "corpus" and not config.vocab.corpus, " (or vectors.corpus)"),
+        ):
+            if needed:  # vocab.corpus = [] counts vectors.corpus
+                raise ConfigError(f"The '{key}' parameter must list one or more corpus files or folders{when}. "
+                                  "Got [] instead.", where)
     trained_dim = config.vectors.train.vector_size
     if config.vectors.source == "train" and config.matrix.output_dim > trained_dim:
         # Known now, before any training: a file's dimension is known only once it is read.

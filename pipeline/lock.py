@@ -38,6 +38,9 @@ def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise StorageError("export.dir is not a folder (expected a folder, or a path to create one)",
+                               path.parent) from None
         raise StorageError(
             f"cannot create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
         ) from None

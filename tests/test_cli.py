@@ -278,3 +278,20 @@ def test_ctrl_c_exits_130_in_one_line_and_keeps_the_published_folder(tmp_path):
     assert out == "" and "Traceback" not in err and "Aborted" not in err
     assert lines[-1] == "embpipe: interrupted: stopped by SIGINT (Ctrl-C); published artifacts are left as they were"
     assert (tmp_path / "out" / "default" / "embeddings.npy").read_bytes() == before
+
+
+def test_build_refuses_an_empty_path_and_takes_an_upper_case_json_word_index(project):
+    write_vectors(project)
+    result = CliRunner().invoke(cli, ["build", "--vectors", "", "--vocab", "tokens.txt"])
+    assert result.exit_code == 2 and "--vectors" in result.output  # it trained on the default corpus instead
+    (project / "TOK.JSON").write_text(json.dumps({"of": 1, "the": 2}), encoding="utf-8")
+    summary = json.loads(invoke("build", "--vectors", "vectors.txt", "--vocab", "TOK.JSON").stdout)
+    assert summary["coverage"]["matched"] == 2  # read as a word_index, not as one token per line
+
+
+def test_export_dir_that_is_a_file_is_named_as_such(project):
+    write_vectors(project)
+    (project / "afile").write_text("x")
+    result = CliRunner().invoke(cli, ["run", "-c", "run.toml", "--set", 'export.dir="afile"'])
+    assert result.exit_code == 74
+    assert result.output.strip().endswith("afile: export.dir is not a folder (expected a folder, or a path to create one)")

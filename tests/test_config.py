@@ -212,3 +212,12 @@ def test_settings_that_fail_late_are_refused_when_the_config_loads(override, key
         load_config(None, [override])
     assert err.value.exit_code == 78 and f"'{key}' parameter must" in err.value.message
     assert str(err.value).startswith(f"--set {key}: ")
+
+
+def test_an_empty_corpus_list_is_a_config_error_naming_the_key():
+    # It was exit 65, "no corpus given", naming neither the key nor a file.
+    with pytest.raises(ConfigError, match=r"^--set vectors.corpus: The 'vectors.corpus' parameter must list"):
+        load_config(None, ["vectors.corpus=[]"])
+    with pytest.raises(ConfigError, match=r"The 'vocab.corpus' parameter must list .* \(or vectors.corpus\)"):
+        load_config(None, ["vectors.corpus=[]", 'vectors.source="file"', 'vectors.path="v.txt"'])
+    load_config(None, ["vectors.corpus=[]", 'vectors.source="file"', 'vectors.path="v.txt"', 'vocab.corpus=["c.txt"]'])

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import resolve_input
-from pipeline.errors import DataError, StorageError, open_error
+from pipeline.errors import ConfigError, DataError, StorageError, open_error
 from pipeline.sources.files import open_binary
 
 
@@ -30,7 +30,7 @@ def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path
     'lee_background.cor'
     """
     if not specs:
-        raise DataError("no corpus given (expected one or more files or folders in 'corpus')")
+        raise ConfigError("The 'corpus' parameter must list one or more files or folders. Got [] instead.")
     files: list[Path] = []
     for spec in specs:
         path = resolve_input(spec, base_dir)
