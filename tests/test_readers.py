@@ -991,3 +991,20 @@ def test_a_pool_worker_reads_a_large_file_in_its_own_process(tmp_path, monkeypat
     path = write(tmp_path, "v.txt", text_bytes(words, np.arange(600, dtype=np.float32).reshape(300, 2)))
     outcome = in_daemon_process(lambda: read_vectors(path, "glove", wanted={"w5", "w250"}, workers=2).words)
     assert outcome == ("ok", ("w5", "w250"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_is_refused_before_it_is_opened(tmp_path, kind):
+    # Opening a pipe waited for a writer forever, and /dev/zero was hashed forever.
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+        if not path.exists():
+            pytest.skip("no /dev/zero here")
+    with pytest.raises(StorageError, match="not a regular file") as err:
+        read_vectors(path, "glove")
+    assert err.value.exit_code == 74 and err.value.path == str(path)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import zlib
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.errors import DataError, open_error
+from pipeline.errors import DataError, StorageError, open_error
 
 GZIP_MAGIC = b"\x1f\x8b"
 # bzip2: "BZh", the block size "1".."9", then the first block's magic (pi) or, for an empty
@@ -24,8 +25,21 @@ GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_BLOCK_MAGICS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 
 
+def _refuse_special(path: str | os.PathLike) -> None:
+    """StorageError for a pipe, socket or device, before it is opened: opening a pipe waits for a
+    writer, /dev/zero would be hashed forever, and every input is read twice (hashed, then parsed).
+    A missing file or a folder is left to ``open``, whose error says so."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise StorageError("not a regular file (expected a file that can be read twice: hashed, then parsed)", path)
+
+
 def compression_of(path: str | os.PathLike) -> str | None:
     """``"gzip"``, ``"bz2"`` or None, from the file's first bytes (not its name)."""
+    _refuse_special(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(10)
@@ -51,7 +65,7 @@ def universal_newlines(text: str) -> str:
 
 def open_binary(path: str | os.PathLike) -> IO[bytes]:
     """Open ``path`` for reading bytes, decompressing gzip/bzip2 transparently."""
-    kind = compression_of(path)
+    kind = compression_of(path)  # refuses a pipe or device
     try:
         if kind == "gzip":
             import gzip  # here, not at the top: a cached read never opens a compressed file
@@ -75,8 +89,9 @@ def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
     """
     h = hashlib.sha256()
     try:
+        _refuse_special(path)
         with open(path, "rb", buffering=0) as fh:
-            # A small file gets a small buffer; a pipe or /proc file (size 0 or unknown) 64 KiB at least.
+            # A small file gets a small buffer; a /proc file (size 0) 64 KiB at least.
             buffer = bytearray(min(chunk, max(os.fstat(fh.fileno()).st_size, 1 << 16)))
             view = memoryview(buffer)
             while size := fh.readinto(buffer):
