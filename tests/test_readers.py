@@ -1008,3 +1008,10 @@ def test_a_pipe_or_device_is_refused_before_it_is_opened(tmp_path, kind):
     with pytest.raises(StorageError, match="not a regular file") as err:
         read_vectors(path, "glove")
     assert err.value.exit_code == 74 and err.value.path == str(path)
+
+
+def test_a_file_with_bare_cr_line_ends_says_so(tmp_path):
+    path = tmp_path / "cr.txt"
+    path.write_bytes(b"the 0.1 0.2\rof 0.3 0.4\r")
+    with pytest.raises(DataError, match=r"cr.txt:1: value 2 is not a number: '0.2\\rof' .*only LF or CRLF end a line"):
+        read_vectors(path, "glove")

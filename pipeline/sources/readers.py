@@ -28,8 +28,9 @@ not a separator either (gensim does not split on it). Trailing whitespace and
 blank lines are skipped (counted in ``stats["blank_lines"]``; gensim fails on
 them). A word repeated in the file keeps its first row (as gensim does); the
 others are counted in ``stats["duplicates"]`` (with ``wanted``: among wanted
-rows). ``encoding_errors`` applies to words; numbers must be ASCII decimals,
-finite in float32 (``nan``, ``inf`` and ``1e39`` are refused; gensim keeps them).
+rows). ``encoding_errors`` applies to words; numbers are what gensim's
+``np.float32(token)`` takes (decimals; also Python ``float`` spellings such as
+``1_000`` or other scripts' digits, which the fast path hands back to it), finite in float32 (``nan``, ``inf`` and ``1e39`` are refused; gensim keeps them).
 A NUL byte in a word is an error: real tokens never hold one, but a binary or
 UTF-16 file read as text, or a file whose tail a crash left zero-filled, does.
 

@@ -201,8 +201,10 @@ class _Rows:
             try:
                 np.float32(token)
             except ValueError:
+                # A file whose lines end in a bare CR reads as one long line: say so.
+                hint = "; this file seems to end lines with a bare CR, but only LF or CRLF end a line" if "\r" in token else ""
                 raise DataError(
-                    f"value {i} is not a number: {token[:40]!r} (expected a decimal like -0.0123 or 1e-05)",
+                    f"value {i} is not a number: {token[:40]!r} (expected a decimal like -0.0123 or 1e-05{hint})",
                     self.path,
                     line,
                 ) from None
