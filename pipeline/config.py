@@ -279,7 +279,7 @@ def _toml_limit(exc: Exception) -> str:
 def _apply_override(data: dict[str, Any], item: str) -> None:
     key, sep, raw = item.partition("=")
     key = key.strip()
-    if not sep or not key:
+    if not sep or not key or "" in (part.strip() for part in key.split(".")):  # "=1", ".seed=1", "a..b=1"
         raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set matrix.oov_init=zeros")
     import tomllib
 

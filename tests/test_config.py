@@ -221,3 +221,11 @@ def test_an_empty_corpus_list_is_a_config_error_naming_the_key():
     with pytest.raises(ConfigError, match=r"The 'vocab.corpus' parameter must list .* \(or vectors.corpus\)"):
         load_config(None, ["vectors.corpus=[]", 'vectors.source="file"', 'vectors.path="v.txt"'])
     load_config(None, ["vectors.corpus=[]", 'vectors.source="file"', 'vectors.path="v.txt"', 'vocab.corpus=["c.txt"]'])
+
+
+@pytest.mark.parametrize("item", [".seed=1", "vectors..path=x", "seed.=1", "=1"])
+def test_an_override_with_an_empty_key_part_names_the_override(item):
+    # ".seed=1" was blamed on the config file: "unknown key ''".
+    with pytest.raises(ConfigError, match=r"^--set '.*': expected section.key=value") as err:
+        load_config(None, [item])
+    assert err.value.exit_code == 78
