@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import DataError, StorageError
+from pipeline.errors import DataError, StorageError, open_error
 from pipeline.sources.files import file_sha256
 
 MANIFEST = "manifest.json"
@@ -53,12 +53,16 @@ class Artifact:
 
 
 def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
-    """The path of artifact file ``name``, after checking it exists and its sha256 matches the manifest."""
+    """The path of artifact file ``name``, after checking it exists and its sha256 matches the manifest.
+
+    A missing file is bad data (65: the folder is incomplete); one that is there
+    but cannot be read (a directory, no permission) is an I/O error (74).
+    """
     path = folder / name
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise DataError(f"{name} is missing (expected the file the manifest lists)", folder)
     expected = manifest["files"].get(name, {}).get("sha256")
-    actual = file_sha256(path)
+    actual = file_sha256(path)  # StorageError naming the file if it cannot be read
     if expected != actual:
         raise DataError(
             f"sha256 {actual[:12]}... does not match the manifest's {str(expected)[:12]}... "
@@ -69,17 +73,26 @@ def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The checked ``manifest.json`` of ``folder``: DataError (65) for its content, StorageError (74) for I/O."""
     folder = Path(folder)
     path = folder / MANIFEST
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "artifact folder not found"
-        raise StorageError(f"{what} (expected a folder written by `embpipe run`)", folder)
-    if not path.is_file():
-        raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)", folder)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"manifest is not valid JSON ({exc})", path) from None
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "artifact folder not found"
+            raise StorageError(f"{what} (expected a folder written by `embpipe run`)", folder)
+        if not path.exists() and not path.is_symlink():
+            raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)",
+                            folder)
+        data = path.read_bytes()
+    except OSError as exc:  # no permission, or manifest.json is a folder
+        raise open_error(path, exc, "manifest") from None
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except RecursionError:  # json recurses once per level: 5,000 nested brackets overflow the stack
+        raise DataError("manifest is nested too deeply (expected the JSON object `embpipe run` writes)", path) from None
+    except ValueError as exc:  # UnicodeDecodeError is one
+        raise DataError(f"manifest is not valid JSON: {exc} (expected the JSON object `embpipe run` writes)",
+                        path) from None
     if not isinstance(manifest, dict):
         raise DataError("manifest is not a JSON object (expected an embpipe manifest)", path)
     for key in ("input_dim", "output_dim", "padding_idx", "oov_idx", "files"):
@@ -110,11 +123,15 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
     folder = Path(folder)
     manifest = manifest or read_manifest(folder)
     path = verify_file(folder, manifest, "embeddings.npy") if verify else folder / "embeddings.npy"
-    if not path.is_file():
+    if not path.exists():
         raise DataError("embeddings.npy is missing (expected the matrix the manifest describes)", folder)
     try:
         weights = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except (ValueError, EOFError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno is not None:  # the file system refused (no permission, a folder): I/O, not the content
+            raise open_error(path, exc) from None
+        raise DataError(f"not a readable .npy matrix ({exc})", path) from None
+    except (ValueError, EOFError) as exc:
         raise DataError(f"not a readable .npy matrix ({exc or 'empty file'})", path) from None
     if not isinstance(weights, np.ndarray):  # an .npz archive under the .npy name
         raise DataError("an .npz archive, not a .npy matrix (expected the matrix np.save writes)", path)
@@ -133,11 +150,27 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
 
 
 def read_tokens(path: Path) -> list[str]:
+    """The lines of a ``vocab.txt`` / ``oov.txt``, split on ``\\n`` only (as ``write_lines`` wrote them).
+
+    Bytes that are not UTF-8 are bad data (65, naming the line); a file that
+    cannot be read (a directory, no permission) an I/O error (74).
+    """
     try:
-        with open(path, encoding="utf-8", newline="\n") as fh:
-            return [line.rstrip("\n") for line in fh]
+        data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path.name} is missing (expected one token a line)", path.parent) from None
+    except OSError as exc:
+        raise open_error(path, exc) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"byte {data[exc.start]:#04x} is not UTF-8 (expected UTF-8 text, one token a line)",
+                        path, line) from None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the last line's end, or an empty file
+        lines.pop()
+    return lines
 
 
 def load_artifact(folder: str | Path, *, verify: bool = True, mmap: bool = False) -> Artifact:
@@ -150,9 +183,14 @@ def load_artifact(folder: str | Path, *, verify: bool = True, mmap: bool = False
     folder = Path(folder)
     manifest = read_manifest(folder)
     weights = load_weights(folder, manifest, verify=verify, mmap=mmap)
-    tokens = read_tokens(folder / "vocab.txt")
+    # Both files label rows: a vocab.txt with two lines swapped, or an oov.txt that lost a line, would
+    # give wrong neighbours with no error, so they are checked against the manifest like the matrix.
+    tokens = read_tokens(verify_file(folder, manifest, "vocab.txt") if verify else folder / "vocab.txt")
     if len(tokens) != weights.shape[0]:
         raise DataError(f"vocab.txt has {len(tokens)} lines, the matrix {weights.shape[0]} rows", folder / "vocab.txt")
     oov_path = folder / "oov.txt"
-    oov = frozenset(read_tokens(oov_path)) if oov_path.exists() else frozenset()
+    if verify and "oov.txt" in manifest["files"]:
+        oov = frozenset(read_tokens(verify_file(folder, manifest, "oov.txt")))
+    else:  # a manifest that does not list it (written before oov.txt existed)
+        oov = frozenset(read_tokens(oov_path)) if oov_path.exists() else frozenset()
     return Artifact(folder, manifest, weights, tuple(tokens), oov)

@@ -5,6 +5,8 @@ written into a temporary folder beside the target, ``manifest.json`` last (it
 is the success mark), then the new folder is swapped in whole. A run that
 fails or is killed at any point leaves the previous folder as it was;
 leftovers of a killed run are removed by the next one (:func:`clean_leftovers`).
+Only a folder embpipe made is ever replaced (:func:`check_replaceable`): a
+name that happens to match someone's own folder is refused, not wiped.
 
 Artifact contract (the README repeats it):
 
@@ -41,6 +43,11 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 TMP_MARK = ".tmp-"
 OLD_MARK = ".old-"
+DATA_FILES = ("embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md")  # every run writes these
+# The keys every embpipe manifest has (pipeline.artifacts.read_manifest requires them); a web app's or a
+# browser extension's manifest.json has none of them.
+MANIFEST_KEYS = ("input_dim", "output_dim", "padding_idx", "oov_idx", "files")
+_MANIFEST_READ_LIMIT = 64 << 20  # far above any manifest embpipe writes; a bigger file is not one of ours
 
 
 # --------------------------------------------------------------------------- small writers
@@ -117,6 +124,63 @@ def publish_dir(new: Path, target: Path) -> None:
     _fsync_dir(target.parent)
 
 
+def made_by_embpipe(folder: Path) -> bool:
+    """Whether ``folder`` (an existing folder) is an artifact folder embpipe wrote, so a run may replace it.
+
+    It is if its ``manifest.json`` reads as an embpipe manifest (a JSON object
+    with :data:`MANIFEST_KEYS`). A published folder whose manifest was damaged
+    since (cut short, ``[]``, nested too deeply, unreadable) must still be
+    repairable by a rerun, so it also counts as embpipe's if it holds a
+    ``manifest.json`` of any content, at least one other file a run writes,
+    and nothing a run does not write. A ``manifest.json`` alone is not enough:
+    web apps and browser extensions have one too, and their folders hold
+    other files.
+    """
+    from pipeline.formats import PROJECTOR_DIR, SAFETENSORS_FILE, W2V_BINARY_FILE, W2V_TEXT_FILE
+
+    manifest = folder / MANIFEST
+    if not manifest.exists() and not manifest.is_symlink():
+        return False
+    try:
+        with open(manifest, "rb") as fh:
+            data = json.loads(fh.read(_MANIFEST_READ_LIMIT + 1).decode("utf-8"))
+        if isinstance(data, dict) and all(key in data for key in MANIFEST_KEYS):
+            return True
+    except (OSError, ValueError, RecursionError):
+        pass  # damaged: judged by the names below
+    written = {*DATA_FILES, SAFETENSORS_FILE, W2V_TEXT_FILE, W2V_BINARY_FILE, PROJECTOR_DIR}
+    names = {p.name for p in folder.iterdir()} - {MANIFEST}
+    return bool(names) and names <= written
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise :class:`StorageError` (exit 74) unless publishing at ``target`` would replace nothing but embpipe's work.
+
+    Nothing there, an empty folder, or a folder :func:`made_by_embpipe` may be
+    replaced; a file, or a folder holding anything else, is refused -- a name
+    that matches someone's own folder (``export.dir = "/tmp"``, ``name = "x"``)
+    must never delete it. The runner calls it before any stage runs, :func:`write_artifacts` again.
+    """
+    try:
+        if not target.exists():
+            return
+        if not target.is_dir():
+            raise StorageError("artifact path exists and is not a folder (expected a folder or nothing)", target)
+        if not any(target.iterdir()) or made_by_embpipe(target):
+            return
+    except OSError as exc:
+        raise StorageError(
+            f"cannot look inside the existing folder to tell whether embpipe made it: {exc.strerror or exc} "
+            "(expected a readable folder, or nothing, at the artifact path)",
+            target,
+        ) from None
+    raise StorageError(
+        "folder exists and is not an embpipe artifact folder (no embpipe manifest.json), so a run will not "
+        "replace it: move it away, or choose another name or export.dir",
+        target,
+    )
+
+
 def clean_leftovers(target: Path) -> list[Path]:
     """Remove what an interrupted run left beside ``target``; restore ``target`` if only its old copy survived.
 
@@ -168,6 +232,7 @@ def write_artifacts(
     returned as written. ``extra_writers`` map a format name to a function that
     writes its files into the folder and returns their names.
     """
+    check_replaceable(target)
     tmp = new_temp_dir(target)
     try:
         files = _write_files(tmp, matrix, report, report_md, extra_writers or {})
@@ -218,7 +283,7 @@ def _write_files(
     write_lines(folder / "oov.txt", (matrix.tokens[i] for i in matrix.initialised))
     write_json(folder / "report.json", report)
     (folder / "report.md").write_text(report_md, encoding="utf-8")
-    files = ["embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md"]
+    files = list(DATA_FILES)
     for fmt, writer in extra_writers.items():
         files.extend(writer(folder, matrix))
     return files

@@ -16,8 +16,10 @@ without running anything. Python users::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ import numpy as np
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
 from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
-from pipeline.errors import GateError
+from pipeline.errors import GateError, PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -314,24 +316,70 @@ class _Stages:
         raise KeyError(stage)
 
 
-def _published_manifest(target: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+@dataclass(frozen=True)
+class _Published:
+    """What is published at the target: its manifest, and its report if the folder is up to date.
 
-
-def _up_to_date(folder: Path, manifest: dict[str, Any] | None, export_fingerprint: str) -> bool:
-    """The published folder was made from this fingerprint and every file it lists is there with its size.
-
-    Sizes only (cheap); the loaders check the sha256.
+    ``manifest`` is None when there is none or it does not read as an embpipe
+    manifest; ``damage`` says why a folder that exists cannot be reused as it is
+    (None when it can, or when it was simply made from other inputs).
     """
-    if manifest is None or manifest.get("run", {}).get("fingerprint") != export_fingerprint:
-        return False
+
+    manifest: dict[str, Any] | None
+    report: dict[str, Any] | None
+    damage: str | None = None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.report is not None
+
+    def previous_parts(self) -> dict[str, dict]:
+        """The earlier run's fingerprint parts per stage, the ones that are objects (for :func:`_why`)."""
+        run = (self.manifest or {}).get("run")
+        parts = run.get("fingerprint_parts") if isinstance(run, dict) else None
+        return {k: v for k, v in parts.items() if isinstance(v, dict)} if isinstance(parts, dict) else {}
+
+
+def _published(folder: Path, export_fingerprint: str) -> _Published:
+    """Read what is published at ``folder``; it is up to date if made from this fingerprint and intact.
+
+    Intact means: every file the manifest lists is there with its size (cheap;
+    the loaders check the sha256), and ``report.json``, which a run returns
+    without recomputing, matches its sha256 and reads as a JSON object. Anything
+    that cannot be read as expected makes the folder not up to date, so the run
+    rebuilds it -- never an error: the folder is embpipe's own output.
+    """
+    from pipeline.artifacts import read_manifest
+
+    if not os.path.lexists(folder / "manifest.json"):  # lexists never raises: an unreadable folder reads as empty
+        return _Published(None, None)
     try:
-        return all((folder / n).stat().st_size == e["bytes"] for n, e in manifest.get("files", {}).items())
-    except (OSError, KeyError, TypeError):
-        return False
+        manifest = read_manifest(folder)
+    except PipelineError as exc:
+        return _Published(None, None, f"published manifest.json cannot be used: {exc.message}")
+    run = manifest.get("run")
+    if not isinstance(run, dict) or run.get("fingerprint") != export_fingerprint:
+        return _Published(manifest, None)
+    if not isinstance(manifest.get("coverage"), dict):  # a run returns it to its caller
+        return _Published(manifest, None, "published manifest.json has no coverage object")
+    for name, entry in manifest["files"].items():
+        try:
+            intact = (folder / name).stat().st_size == entry.get("bytes")
+        except (OSError, ValueError):  # ValueError: a name holding a NUL byte
+            intact = False
+        if not intact:
+            return _Published(manifest, None, f"published {name} is missing or changed")
+    entry = manifest["files"].get("report.json")
+    try:
+        data = (folder / "report.json").read_bytes()
+        if entry is None or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+            raise ValueError("not the report.json the manifest lists")
+        report = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        report = None
+    if not isinstance(report, dict):
+        return _Published(manifest, None, "published report.json is missing or changed")
+    return _Published(manifest, report)
 
 
 def _forced_stages(force: tuple[str, ...] | frozenset[str]) -> list[str]:
@@ -348,11 +396,13 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
     fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-    target = artifact_dir(config)
-    published = _published_manifest(target)
-    previous = (published or {}).get("run", {}).get("fingerprint_parts", {})
+    published = _published(artifact_dir(config), fps["export"])
+    previous = published.previous_parts()
+    no_record = "no earlier run of this name"
+    if published.manifest is None and published.damage:
+        no_record = f"no record of the earlier run: {published.damage}"
     forced_stages = _forced_stages(force)
-    up_to_date = _up_to_date(target, published, fps["export"])
+    up_to_date = published.up_to_date
     rows = []
     for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
         if up_to_date and not forced_stages:
@@ -361,23 +411,31 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
             action, why = "run", "forced"
         elif stage == "export":
             action = "run"
-            why = f"forced {', '.join(forced_stages)}" if up_to_date else _why(parts[stage], previous.get(stage), action)
+            if up_to_date:
+                why = f"forced {', '.join(forced_stages)}"
+            else:  # a damaged folder made from these inputs: say what is wrong with it, not "not in the cache"
+                why = published.damage or _why(parts[stage], previous.get(stage), action, no_record)
         else:
             action = "cached" if cache.has(stage, fps[stage]) else "run"
-            why = _why(parts[stage], previous.get(stage), action)
+            why = _why(parts[stage], previous.get(stage), action, no_record)
         rows.append({"stage": stage, "action": action, "fingerprint": fps[stage], "why": why})
     return rows
 
 
-def _why(now: dict, before: dict | None, action: str) -> str:
+def _why(now: dict, before: dict | None, action: str, no_record: str = "no earlier run of this name") -> str:
     if action != "run":
         return "inputs unchanged"
     if before is None:
-        return "no earlier run of this name"
+        return no_record
+
+    def part(key: str) -> dict:  # the earlier manifest is a file on disk: any part may be damaged
+        value = before.get(key)
+        return value if isinstance(value, dict) else {}
+
     changed = []
     for f, h in now["files"].items():
-        if before.get("files", {}).get(f) != h:
-            changed.append(f"input {Path(f).name} changed" if f in before.get("files", {}) else f"new input {Path(f).name}")
+        if part("files").get(f) != h:
+            changed.append(f"input {Path(f).name} changed" if f in part("files") else f"new input {Path(f).name}")
     if now["config"] != before.get("config"):
         changed.append("config section changed")
     if now["seed"] != before.get("seed"):
@@ -385,7 +443,7 @@ def _why(now: dict, before: dict | None, action: str) -> str:
     if now["version"] != before.get("version"):
         changed.append("stage logic version changed")
     if now["upstream"] != before.get("upstream"):
-        changed.append("upstream " + ", ".join(k for k in now["upstream"] if now["upstream"][k] != before.get("upstream", {}).get(k)) + " changed")
+        changed.append("upstream " + ", ".join(k for k in now["upstream"] if now["upstream"][k] != part("upstream").get(k)) + " changed")
     return "; ".join(changed) or "not in the cache"
 
 
@@ -396,9 +454,11 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
     lock for the whole run (``wait`` seconds to get it, else exit 75). Raises
     :class:`GateError` (exit 3) after writing the new artifacts to
     ``<export.dir>/<name>.rejected/`` when a gate threshold is missed; the
-    published folder is then left as it was.
+    published folder is then left as it was. Raises :class:`StorageError`
+    (exit 74) before any stage runs if either folder exists and is not one
+    embpipe made (:func:`pipeline.export.check_replaceable`): it is never replaced.
     """
-    from pipeline.export import clean_leftovers, now_iso
+    from pipeline.export import check_replaceable, clean_leftovers, now_iso
     from pipeline.lock import run_lock
 
     target = artifact_dir(config)
@@ -408,14 +468,19 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
     with run_lock(target, wait=wait):
         clean_leftovers(target)
         clean_leftovers(rejected)  # a killed gate-failing run wrote there, under the same lock
+        # Refuse to replace someone's own folder now, not after the stages ran. <name>.rejected too:
+        # whether the gate misses is known only at the end.
+        check_replaceable(target)
+        check_replaceable(rejected)
         cache_root = default_cache_dir(config.cache.dir)
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-        published = _published_manifest(target)
+        published = _published(target, fps["export"])
         forced = frozenset(force)
-        if _up_to_date(target, published, fps["export"]) and not _forced_stages(forced):
+        if published.up_to_date and not _forced_stages(forced):
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
-            report = json.loads((target / "report.json").read_text(encoding="utf-8"))
-            return RunResult(target, published, report, {s: "skipped" for s in STAGES})
+            return RunResult(target, published.manifest, published.report, {s: "skipped" for s in STAGES})
+        if published.damage:
+            log.warning("rebuilding %s: %s", target, published.damage, extra={"stage": "export", "event": "rebuild"})
         stages = _Stages(config, fps, StageCache(cache_root, config.cache.enabled), forced)
         return _finish(config, stages, fps, parts, target, started, t0, extra_writers)
 

@@ -287,11 +287,3 @@ def test_build_refuses_an_empty_path_and_takes_an_upper_case_json_word_index(pro
     (project / "TOK.JSON").write_text(json.dumps({"of": 1, "the": 2}), encoding="utf-8")
     summary = json.loads(invoke("build", "--vectors", "vectors.txt", "--vocab", "TOK.JSON").stdout)
     assert summary["coverage"]["matched"] == 2  # read as a word_index, not as one token per line
-
-
-def test_export_dir_that_is_a_file_is_named_as_such(project):
-    write_vectors(project)
-    (project / "afile").write_text("x")
-    result = CliRunner().invoke(cli, ["run", "-c", "run.toml", "--set", 'export.dir="afile"'])
-    assert result.exit_code == 74
-    assert result.output.strip().endswith("afile: export.dir is not a folder (expected a folder, or a path to create one)")

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.artifacts import load_artifact
-from pipeline.errors import DataError
+from pipeline.artifacts import load_artifact, read_manifest
+from pipeline.errors import DataError, StorageError
 from pipeline.export import clean_leftovers, write_artifacts
+from pipeline.indexer import Indexer
 from pipeline.matrix import EmbeddingMatrix
 
 
@@ -190,3 +191,106 @@ def test_a_manifest_with_wrong_types_or_ranges_is_a_data_error(tmp_path, edit, m
     with pytest.raises(DataError, match=message) as info:
         load_artifact(target)
     assert info.value.exit_code == 65
+
+
+# --------------------------------------------------------------------------- only embpipe's folders are replaced
+
+
+@pytest.mark.parametrize("contents", [
+    {"thesis.txt": "thesis"},
+    {"manifest.json": '{"name": "app", "manifest_version": 3}', "index.html": "<html>"},  # a web app's folder
+    {"manifest.json": "garbage", "notes.txt": "mine"},  # damaged manifest, and a file embpipe never writes
+    {"vocab.txt": "the\n", "embeddings.npy": "mine"},  # embpipe's names, but no manifest.json: the user's copy
+])
+def test_write_artifacts_never_replaces_a_folder_embpipe_did_not_make(tmp_path, contents):
+    target = tmp_path / "precious"
+    target.mkdir()
+    for name, text in contents.items():
+        (target / name).write_text(text)
+    with pytest.raises(StorageError) as info:
+        publish(target, make_matrix())
+    assert info.value.exit_code == 74 and info.value.path == str(target)
+    assert "not an embpipe artifact folder" in info.value.message and "move it away" in info.value.message
+    assert {p.name: p.read_text() for p in target.iterdir()} == contents
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious"]  # no temporary folder left
+
+
+def _unlink(folder: Path, *names: str) -> None:
+    for name in names or [p.name for p in folder.iterdir()]:
+        (folder / name).unlink()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda t: None,  # intact
+    lambda t: (t / "manifest.json").write_text("[" * 5000),  # a damaged manifest beside embpipe's files only
+    lambda t: (_unlink(t, "vocab.txt", "oov.txt"), (t / "manifest.json").write_bytes(b"\xff")),
+    lambda t: _unlink(t),  # empty
+], ids=["intact", "manifest nested too deeply", "manifest not UTF-8, files missing", "empty"])
+def test_write_artifacts_replaces_empty_and_embpipe_made_folders(tmp_path, damage):
+    target = tmp_path / "run"
+    publish(target, make_matrix(fill=1.0))
+    damage(target)
+    publish(target, make_matrix(rows=8, fill=2.0))
+    assert load_artifact(target).weights.shape == (8, 4)
+
+
+# --------------------------------------------------------------------------- reading back: 65 content, 74 I/O
+
+
+def test_a_manifest_nested_too_deeply_is_a_data_error_naming_it(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    (target / "manifest.json").write_text("[" * 5000 + "]" * 5000)
+    for read in (read_manifest, load_artifact, Indexer.from_artifact):
+        with pytest.raises(DataError, match="nested too deeply") as info:
+            read(target)
+        assert info.value.path == str(target / "manifest.json") and info.value.exit_code == 65
+
+
+def test_a_manifest_that_cannot_be_read_is_a_storage_error_naming_it(tmp_path):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    (target / "manifest.json").unlink()
+    (target / "manifest.json").mkdir()
+    for read in (read_manifest, load_artifact, Indexer.from_artifact):
+        with pytest.raises(StorageError, match="cannot read manifest: is a directory") as info:
+            read(target)
+        assert info.value.path == str(target / "manifest.json") and info.value.exit_code == 74
+
+
+def _swap_lines(path: Path, i: int, j: int) -> None:
+    lines = path.read_text().splitlines()
+    lines[i], lines[j] = lines[j], lines[i]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _rehash(target: Path, name: str) -> None:
+    """Make the manifest's sha256 of ``name`` match the file again, as a careless edit would."""
+    import hashlib
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["files"][name]["sha256"] = hashlib.sha256((target / name).read_bytes()).hexdigest()
+    (target / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("name, damage, error, message", [
+    # Two labels swapped: same size, same line count, wrong neighbour names unless the sha256 is checked.
+    ("vocab.txt", lambda t: _swap_lines(t / "vocab.txt", 2, 3), DataError, "sha256"),
+    ("oov.txt", lambda t: (t / "oov.txt").write_text("[UNK]\n"), DataError, "sha256"),
+    ("oov.txt", lambda t: (t / "oov.txt").write_bytes(b"\xff\xfe\n"), DataError, "sha256"),
+    ("oov.txt", lambda t: ((t / "oov.txt").write_bytes(b"[UNK]\n\xff\n"), _rehash(t, "oov.txt")), DataError,
+     "byte 0xff is not UTF-8"),
+    ("vocab.txt", lambda t: ((t / "vocab.txt").unlink(), (t / "vocab.txt").mkdir()), StorageError,
+     "cannot read file: is a directory"),
+    ("oov.txt", lambda t: ((t / "oov.txt").unlink(), (t / "oov.txt").mkdir()), StorageError,
+     "cannot read file: is a directory"),
+], ids=["vocab lines swapped", "oov line lost", "oov not UTF-8", "oov not UTF-8, manifest rehashed", "vocab a folder",
+        "oov a folder"])
+def test_load_artifact_checks_vocab_and_oov_against_the_manifest(tmp_path, name, damage, error, message):
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    damage(target)
+    with pytest.raises(error, match=message) as info:
+        load_artifact(target)
+    assert info.value.path == str(target / name) and info.value.exit_code == error.exit_code
+    assert "\n" not in str(info.value)

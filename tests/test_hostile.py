@@ -779,7 +779,8 @@ def test_export_dir_that_is_a_regular_file_is_exit_74(project):
     assert invoke("run", "-c", "run.toml").exit_code == 0
     before = snapshot(project / "artifacts" / "small")
     (project / "out").write_text("not a folder")
-    assert_one_line_error(invoke("run", "-c", "run.toml", "--set", 'export.dir="out"'), 74, "out/", "export.dir")
+    assert_one_line_error(invoke("run", "-c", "run.toml", "--set", 'export.dir="out"'), 74, "out: ",
+                          "export.dir is not a folder")
     assert (project / "out").read_text() == "not a folder"
     assert snapshot(project / "artifacts" / "small") == before
 
@@ -961,3 +962,131 @@ def test_cli_word_index_word_with_a_line_break_is_exit_65(project):
     (project / "wi.json").write_text(json.dumps({"the": 1, "new\nline": 2}), encoding="utf-8")
     result = invoke("run", "-c", "run.toml", "--set", 'vocab.source="word_index"', "--set", 'vocab.path="wi.json"')
     assert_one_line_error(result, 65, "wi.json")
+
+
+# --------------------------------------------------------------------------- a folder that is not embpipe's
+
+
+def test_cli_run_never_deletes_a_folder_embpipe_did_not_make(project, monkeypatch):
+    # `cd ws; embpipe run --set 'export.dir="."' --set name=precious` used to replace ws/precious whole.
+    (project / "precious").mkdir()
+    (project / "precious" / "thesis.txt").write_text("thesis")
+    # Refused before any work: not even the inputs are hashed.
+    monkeypatch.setattr("pipeline.runner.stage_fingerprints", lambda *a: pytest.fail("inputs were fingerprinted"))
+    result = invoke("run", "-c", "run.toml", "--set", 'export.dir="."', "--set", "name=precious")
+    assert_one_line_error(result, 74, "precious: ", "not an embpipe artifact folder", "move it away")
+    assert (project / "precious" / "thesis.txt").read_text() == "thesis"
+    assert [p.name for p in (project / "precious").iterdir()] == ["thesis.txt"]
+
+
+# --------------------------------------------------------------------------- a damaged published folder
+
+
+@pytest.mark.parametrize("damage", [
+    lambda art: (art / "manifest.json").write_text('{"run": 5}'),
+    lambda art: (art / "manifest.json").write_text("[" * 5000 + "]" * 5000),
+    lambda art: (art / "report.json").write_bytes(b"\xff" * (art / "report.json").stat().st_size),
+], ids=["manifest run is 5", "manifest nested 5,000 deep", "report.json not UTF-8, same size"])
+def test_cli_rerun_run_force_and_plan_rebuild_a_damaged_published_folder(project, damage):
+    assert invoke("run", "-c", "run.toml").exit_code == 0
+    art = project / "artifacts" / "small"
+    good = snapshot(art)
+    for args in (["plan"], ["run"], ["run", "--force"]):
+        damage(art)
+        result = invoke(*args, "-c", "run.toml")
+        assert result.exit_code == 0, result.output
+        if args == ["plan"]:
+            export = [line for line in result.stdout.splitlines() if line.startswith("export")]
+            assert export and " run " in export[0] and ".json" in export[0], result.stdout
+        else:
+            after = snapshot(art)
+            assert {n: after[n] for n in ("embeddings.npy", "vocab.txt", "oov.txt")} == \
+                {n: good[n] for n in ("embeddings.npy", "vocab.txt", "oov.txt")}
+            assert json.loads(result.stdout)["input_dim"] == 6
+            assert invoke("neighbours", "the", "-a", str(art)).exit_code == 0  # verifies every file
+
+
+# --------------------------------------------------------------------------- reading artifacts back
+
+
+@pytest.fixture()
+def published(project):
+    assert invoke("run", "-c", "run.toml").exit_code == 0
+    return project / "artifacts" / "small"
+
+
+def _as_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _swap_the_and_of(path: Path) -> None:
+    text = path.read_text()
+    path.write_text(text.replace("the\nof\n", "of\nthe\n"))
+
+
+ARTIFACT_COMMANDS = [["neighbours", "the", "-a", "artifacts/small"], ["evaluate", "artifacts/small", "-c", "run.toml"],
+                     ["check-vocab", "artifacts/small", "tokens.txt"]]
+
+
+@pytest.mark.parametrize("damage, code, fragment", [
+    (lambda art: (art / "manifest.json").write_text("[" * 5000 + "]" * 5000), 65,
+     "manifest.json: manifest is nested too deeply"),
+    (lambda art: _as_directory(art / "manifest.json"), 74, "manifest.json: cannot read manifest: is a directory"),
+], ids=["manifest nested 5,000 deep", "manifest a folder"])
+@pytest.mark.parametrize("command", ARTIFACT_COMMANDS, ids=lambda c: c[0])
+def test_cli_commands_reading_a_bad_manifest_exit_65_or_74(published, command, damage, code, fragment):
+    damage(published)
+    assert_one_line_error(invoke(*command), code, fragment)
+
+
+@pytest.mark.parametrize("damage, code, fragment", [
+    (lambda art: _swap_the_and_of(art / "vocab.txt"), 65, "vocab.txt: sha256"),  # used to label neighbours wrongly
+    (lambda art: (art / "oov.txt").write_bytes(b"\xff\xfe\n"), 65, "oov.txt: sha256"),
+    (lambda art: _as_directory(art / "vocab.txt"), 74, "vocab.txt: cannot read file: is a directory"),
+    (lambda art: _as_directory(art / "oov.txt"), 74, "oov.txt: cannot read file: is a directory"),
+], ids=["vocab lines swapped", "oov not UTF-8", "vocab a folder", "oov a folder"])
+@pytest.mark.parametrize("command", ARTIFACT_COMMANDS[:2], ids=lambda c: c[0])
+def test_cli_neighbours_and_evaluate_check_vocab_and_oov(published, command, damage, code, fragment):
+    damage(published)
+    assert_one_line_error(invoke(*command), code, fragment)
+
+
+def test_framework_loaders_and_indexer_refuse_a_deep_manifest_with_a_data_error(published):
+    from pipeline.frameworks import torch_embedding
+    from pipeline.indexer import Indexer
+
+    (published / "manifest.json").write_text("[" * 5000 + "]" * 5000)
+    loaders = [Indexer.from_artifact]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        loaders.append(torch_embedding)
+    for load in loaders:
+        with pytest.raises(DataError, match="nested too deeply") as info:
+            load(published)
+        assert info.value.path == str(published / "manifest.json")
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("manifest.json", "manifest.json: cannot read manifest: permission denied"),
+    ("vocab.txt", "vocab.txt: cannot read file: permission denied"),
+    ("oov.txt", "oov.txt: cannot read file: permission denied"),
+])
+def test_cli_neighbours_on_an_unreadable_artifact_file_is_exit_74(warm, shared_dir, name, fragment):
+    import pipeline.artifacts  # noqa: F401 - the unprivileged child cannot import
+    import pipeline.evaluate  # noqa: F401
+
+    open_to_all(make_project(shared_dir))
+    cwd = os.getcwd()
+    os.chdir(shared_dir)
+    try:
+        assert invoke("run", "-c", "run.toml").exit_code == 0
+    finally:
+        os.chdir(cwd)
+    open_to_all(shared_dir)
+    (shared_dir / "artifacts" / "small" / name).chmod(0)
+    result = unprivileged(cli_in(shared_dir, "neighbours", "the", "-a", "artifacts/small"))
+    assert_one_line_error(result, 74, fragment)

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.artifacts import load_artifact
 from pipeline.config import load_config
+from pipeline.errors import StorageError
 from pipeline.runner import plan, run
 
 VECTORS = "".join(f"w{i} {i % 7 * 0.5} {i % 5 * -0.25} {i % 3 * 1.5}\n" for i in range(400))
@@ -215,3 +217,102 @@ def test_plan_says_what_run_then_does(project, monkeypatch):
     shutil.rmtree(project / "cache" / "stages")  # the README says the cache is safe to delete
     assert set(check().values()) == {"skipped"}  # the published folder is still up to date
     assert set(check("evaluate").values()) == {"run"}  # nothing cached any more
+
+
+# --------------------------------------------------------------------------- folders a run may replace
+
+
+@pytest.mark.parametrize("folder", ["r", "r.rejected"])
+def test_a_folder_embpipe_did_not_make_is_refused_before_any_stage_runs(project, monkeypatch, folder):
+    # export.dir="/tmp" with name="x" used to wipe /tmp/x; <name>.rejected is replaced when the gate misses.
+    mine = project / "artifacts" / folder
+    mine.mkdir(parents=True)
+    (mine / "thesis.txt").write_text("thesis")
+    monkeypatch.setattr("pipeline.runner.get_vocabulary", lambda config: pytest.fail("a stage ran"))
+    with pytest.raises(StorageError) as info:
+        run(cfg())
+    assert info.value.exit_code == 74 and info.value.path == str(Path("artifacts") / folder)
+    assert "not an embpipe artifact folder" in str(info.value) and "move it away" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert (mine / "thesis.txt").read_text() == "thesis" and [p.name for p in mine.iterdir()] == ["thesis.txt"]
+
+
+def test_a_folder_with_someone_elses_manifest_json_is_refused(project):
+    # A web app's folder has a manifest.json too; it is not an embpipe manifest and sits beside other files.
+    app = project / "artifacts" / "r"
+    app.mkdir(parents=True)
+    (app / "manifest.json").write_text('{"name": "app", "manifest_version": 3}')
+    (app / "index.html").write_text("<html>")
+    with pytest.raises(StorageError, match="not an embpipe artifact folder"):
+        run(cfg())
+    assert sorted(p.name for p in app.iterdir()) == ["index.html", "manifest.json"]
+
+
+def test_an_empty_folder_and_a_damaged_folder_embpipe_made_are_replaced(project):
+    (project / "artifacts" / "r").mkdir(parents=True)
+    out = run(cfg()).artifact_dir
+    assert (out / "manifest.json").exists()
+    (out / "manifest.json").write_bytes(b"\x00garbage")  # no longer a manifest, but the rest is embpipe's
+    (out / "report.md").unlink()
+    assert run(cfg()).cache["export"] == "run"
+    load_artifact(out)
+
+
+# --------------------------------------------------------------------------- a damaged published folder
+
+
+def _edit_manifest(edit):
+    def damage(folder: Path) -> None:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        (folder / "manifest.json").write_text(json.dumps(edit(manifest)))
+
+    return damage
+
+
+def _garbage_report(byte: bytes):
+    def damage(folder: Path) -> None:  # same size: the cheap "up to date" check compares sizes only
+        path = folder / "report.json"
+        path.write_bytes(byte * path.stat().st_size)
+
+    return damage
+
+
+def _report(report: dict) -> dict:
+    """A report without what depends on the cache's state (a forced read of the vectors is a cache hit)."""
+    return {**report, "vectors": {k: v for k, v in report["vectors"].items() if k != "vectors_cache"}}
+
+
+DAMAGES = {
+    "manifest is []": (lambda f: (f / "manifest.json").write_text("[]"), "manifest.json"),
+    "run is 5": (lambda f: (f / "manifest.json").write_text('{"run": 5}'), "manifest.json"),
+    "files is 5": (_edit_manifest(lambda m: {**m, "files": 5}), "manifest.json"),
+    "a files entry is 5": (_edit_manifest(lambda m: {**m, "files": {**m["files"], "vocab.txt": 5}}), "manifest.json"),
+    "nested 5,000 deep": (lambda f: (f / "manifest.json").write_text("[" * 5000 + "]" * 5000), "manifest.json"),
+    "fingerprint parts are damaged": (
+        _edit_manifest(lambda m: {**m, "run": {"fingerprint": "x", "fingerprint_parts": {"export": {"upstream": 3}}}}),
+        "upstream matrix, evaluate changed",
+    ),
+    "report is x x x": (_garbage_report(b"x"), "report.json"),
+    "report is not UTF-8": (_garbage_report(b"\xff"), "report.json"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
+def test_a_damaged_published_folder_is_rebuilt_by_run_and_run_force_and_plan_says_why(project, damage):
+    fresh = run(cfg("export.dir='fresh'")).artifact_dir
+    damage_it, named = DAMAGES[damage]
+    out = run(cfg()).artifact_dir
+    for force in ((), ("all",)):
+        damage_it(out)
+        rows = {r["stage"]: r for r in plan(cfg(), force=force)}
+        assert rows["export"]["action"] == "run", rows["export"]
+        assert named in rows["export"]["why"] if not force else rows["export"]["why"] == "forced", rows["export"]
+        result = run(cfg(), force=force)
+        assert result.cache["export"] == "run" and result.manifest["input_dim"] == 252
+        art = load_artifact(out)  # verifies every file against the rebuilt manifest
+        assert art.tokens == load_artifact(fresh).tokens
+        for name in ("embeddings.npy", "vocab.txt", "oov.txt"):
+            assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+        assert _report(result.report) == _report(json.loads((fresh / "report.json").read_text()))
+        assert json.loads((out / "report.json").read_text()) == result.report
+    assert set(run(cfg()).cache.values()) == {"skipped"}  # and the rebuilt folder is up to date again
