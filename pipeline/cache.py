@@ -11,7 +11,9 @@ dataclass is stored as ``<field>.npy`` (arrays) or in ``fields.json``; the entry
 is written into a temporary folder and renamed into place, and ``done.json``
 is its completion mark, so a half-written entry is never read. ``done.json``
 holds the sha256 of every other file of the entry, checked before a load, so a
-file changed since (a bad disk, a stray edit) is recomputed, never used.
+file changed since (a bad disk, a stray edit) is recomputed, never used. A
+temporary folder that a killed write left behind is removed when the next entry
+is written beside it (:func:`remove_leftover_temp_folders`).
 
 The cache folder is ``[cache] dir`` in the config; empty means
 ``$EMBPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/embpipe``, else ``~/.cache/embpipe``.
@@ -24,7 +26,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import time
 import typing
 import uuid
 from pathlib import Path
@@ -70,18 +74,30 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
         memo = cache_dir / "identity" / (hashlib.blake2b(stat_key.encode(), digest_size=16).hexdigest() + ".json")
         try:
             data = json.loads(memo.read_text(encoding="utf-8"))
-            if data.get("stat_key") == stat_key and isinstance(data.get("sha256"), str):
+            if data.get("stat_key") == stat_key and isinstance(data.get("sha256"), str) \
+                    and data.get("check") == _memo_check(stat_key, data["sha256"]):
                 # The path as this call spells it: the same file may be named relative, absolute or by a link.
                 return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": data["sha256"]}
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: JSON that is not an object
             pass
     identity = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
     if memo is not None:
         try:
-            _write_json_atomic(memo, {"stat_key": stat_key, "sha256": identity["sha256"]})
+            _write_json_atomic(memo, {"stat_key": stat_key, "sha256": identity["sha256"],
+                                      "check": _memo_check(stat_key, identity["sha256"])})
         except OSError as exc:  # a cache that cannot be written costs speed (a hash next time), never the run
             log.debug("could not remember the sha256 of %s in %s: %s", p, memo.parent, exc)
     return identity
+
+
+def _memo_check(stat_key: str, sha256: str) -> str:
+    """A checksum of a hash memo's fields: a memo damaged since it was written (one changed hex digit of
+    its sha256 would put a wrong hash in the manifest) is then hashed again, not trusted. About 1 us.
+
+    >>> _memo_check("k", "ab") == _memo_check("k", "ab") != _memo_check("k", "ac")
+    True
+    """
+    return hashlib.blake2b(f"{stat_key}\n{sha256}".encode(), digest_size=8).hexdigest()
 
 
 def content_key(identity: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +116,56 @@ def fingerprint(*parts: Any) -> str:
 
 
 # --------------------------------------------------------------------------- stage results on disk
+
+# ".<entry>.tmp-<pid>-<random>": the folder an entry is written in before it is renamed into place.
+_TEMP_FOLDER = re.compile(r"\..+\.tmp-(\d+)-[0-9a-f]+")
+# A temporary folder this old is left over whatever its PID says (the PID may have been reused).
+TEMP_FOLDER_MAX_AGE = 24 * 3600
+
+
+def remove_leftover_temp_folders(folder: Path) -> None:
+    """Remove the temporary entry folders in ``folder`` that no running process is writing.
+
+    A write interrupted by SIGKILL (or a power cut) leaves its folder, as large as
+    the entry, and no one else would ever remove it. Called before a cache writes
+    a new entry in ``folder``: one listdir, plus a stat and a signal-0 ``kill`` for
+    each temporary folder only. The folder of a live process is left alone (it is
+    writing it), unless it is older than a day: that PID is most likely a new process.
+    A process of another host sharing the cache over a network file system looks dead
+    from here: its write then fails and costs it a rebuild next time, never a wrong entry.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        match = _TEMP_FOLDER.fullmatch(name)
+        if match is None:
+            continue
+        path = folder / name
+        try:
+            old = now - path.lstat().st_mtime > TEMP_FOLDER_MAX_AGE
+        except OSError:  # gone already: its writer renamed or removed it
+            continue
+        if old or not _process_exists(int(match.group(1))):
+            log.debug("removing %s, left over by an interrupted cache write", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (signal 0 checks without sending anything)."""
+    if pid <= 0:  # not a PID os.getpid() gives; kill(0, ...) would mean our own process group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user
+        return True
+    except (OverflowError, OSError):  # not a valid PID
+        return False
+    return True
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -144,6 +210,7 @@ class StageCache:
         if not self.enabled:
             return
         final = self.entry(stage, fp)
+        remove_leftover_temp_folders(final.parent)
         tmp = final.with_name(f".{fp}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
         try:
             tmp.mkdir(parents=True)
@@ -161,7 +228,9 @@ class StageCache:
             )
             digests = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
             (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}), encoding="utf-8")
-            if final.exists():
+            if final.is_symlink() or final.is_file():  # not an entry; rename cannot replace it with a folder
+                final.unlink()
+            elif final.exists():
                 shutil.rmtree(final, ignore_errors=True)
             os.rename(tmp, final)
         except OSError as exc:  # a cache that cannot be written costs speed, never the run

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,23 @@ def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline.cache, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
     assert file_identity(p, tmp_path / "cache") == first
     assert first["sha256"] == hashlib.sha256(b"a 1 2\n").hexdigest() and first["size"] == 6
+
+
+def test_a_damaged_hash_memo_is_not_trusted(tmp_path, monkeypatch):
+    import pipeline.cache
+
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 2\n")
+    right = hashlib.sha256(b"a 1 2\n").hexdigest()
+    assert file_identity(p, tmp_path / "cache")["sha256"] == right
+    (memo,) = (tmp_path / "cache" / "identity").glob("*.json")
+    data = json.loads(memo.read_text())
+    wrong = ("0" if right[10] != "0" else "1").join([right[:10], right[11:]])  # one hex digit changed
+    memo.write_text(json.dumps({**data, "sha256": wrong}))
+    assert file_identity(p, tmp_path / "cache")["sha256"] == right  # hashed again ...
+    assert json.loads(memo.read_text())["sha256"] == right  # ... and remembered again
+    monkeypatch.setattr(pipeline.cache, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
+    assert file_identity(p, tmp_path / "cache")["sha256"] == right
 
 
 def test_a_memoised_identity_names_the_file_as_the_caller_does(tmp_path, monkeypatch):
@@ -127,3 +147,38 @@ def test_a_save_that_fails_midway_leaves_no_temporary_folder(tmp_path):
         cache.save("matrix", "fp1", bad)
     assert list((tmp_path / "stages" / "matrix").iterdir()) == []
     assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
+
+
+def dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_save_removes_temporary_folders_no_process_is_writing(tmp_path):
+    cache = StageCache(tmp_path)
+    folder = tmp_path / "stages" / "matrix"
+    folder.mkdir(parents=True)
+    dead = folder / f".fp0.tmp-{dead_pid()}-0a1b2c"  # as SIGKILL leaves it
+    live = folder / f".fp9.tmp-{os.getpid()}-0a1b2c"  # being written: must stay
+    stale = folder / f".fp8.tmp-{os.getpid()}-3d4e5f"  # two days old: the PID was reused
+    for tmp in (dead, live, stale):
+        tmp.mkdir()
+        (tmp / "weights.npy").write_bytes(bytes(4096))
+    two_days_ago = os.stat(stale).st_mtime - 2 * 86400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    cache.save("matrix", "fp1", matrix())
+    assert sorted(os.listdir(folder)) == sorted([live.name, "fp1"])
+    assert (live / "weights.npy").stat().st_size == 4096
+    assert np.array_equal(cache.load("matrix", "fp1", EmbeddingMatrix).weights, matrix().weights)
+
+
+def test_a_file_where_a_stage_entry_belongs_is_replaced(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.entry("matrix", "fp1").parent.mkdir(parents=True)
+    cache.entry("matrix", "fp1").write_text("not a folder")
+    assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
+    cache.save("matrix", "fp1", matrix())
+    assert cache.write_failed is False
+    assert np.array_equal(cache.load("matrix", "fp1", EmbeddingMatrix).weights, matrix().weights)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -313,6 +314,70 @@ def test_an_unwritable_cache_costs_nothing_but_speed(tmp_path):
     blocker.write_text("a file where the cache folder should be")
     v = cached_read(path, cache_dir=blocker / "sub", wanted={"w1"})
     assert v.words == ("w1",)
+
+
+def test_ctrl_c_while_writing_an_entry_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+
+    def interrupted(array):  # called once vectors.npy, the entry-sized file, is written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vcache, "_npy_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cached_read(path, cache_dir=cache)
+    assert os.listdir(cache / "vectors") == []
+    monkeypatch.undo()
+    assert cached_read(path, cache_dir=cache).stats["vectors_cache"] == "built"
+    assert_same(cached_read(path, cache_dir=cache, wanted={"w1"}), read_vectors(path, wanted={"w1"}), "hit")
+
+
+def dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def leftover_temp_folders(folder: Path) -> dict[str, Path]:
+    """Temporary entry folders as interrupted writes leave them: a dead writer's, a live one's, a stale one's."""
+    made = {
+        "dead": folder / f".{'a' * 32}.tmp-{dead_pid()}-0a1b2c3d",
+        "live": folder / f".{'b' * 32}.tmp-{os.getpid()}-0a1b2c3d",  # being written: must stay
+        "stale": folder / f".{'c' * 32}.tmp-{os.getpid()}-4e5f6a7b",  # two days old: the PID was reused
+    }
+    for tmp in made.values():
+        tmp.mkdir(parents=True)
+        (tmp / "vectors.npy").write_bytes(bytes(4096))
+    two_days_ago = os.stat(made["stale"]).st_mtime - 2 * 86400
+    os.utime(made["stale"], (two_days_ago, two_days_ago))
+    (folder / ".not-a-temp-folder").write_text("kept")
+    return made
+
+
+def test_writing_an_entry_removes_temporary_folders_no_process_is_writing(tmp_path):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    made = leftover_temp_folders(cache / "vectors")
+    assert cached_read(path, cache_dir=cache).stats["vectors_cache"] == "built"
+    names = sorted(os.listdir(cache / "vectors"))
+    assert names == sorted([made["live"].name, ".not-a-temp-folder", _entry(cache).name])
+    assert (made["live"] / "vectors.npy").stat().st_size == 4096  # untouched
+
+
+def test_a_file_where_the_entry_folder_belongs_is_removed_and_the_entry_rebuilt_once(tmp_path, caplog):
+    path = sample_file(tmp_path, "glove")
+    cache = tmp_path / "cache"
+    expected = read_vectors(path, wanted={"w1", "naïve"})
+    cached_read(path, cache_dir=cache)
+    entry = _entry(cache)
+    shutil.rmtree(entry)
+    entry.write_text("not a folder")
+    assert_same(cached_read(path, cache_dir=cache, wanted={"w1", "naïve"}), expected, "built")
+    assert any(r.getMessage() == f"damaged vectors cache entry {entry} (not a folder): rebuilding it"
+               for r in caplog.records)
+    assert entry.is_dir()
+    assert_same(cached_read(path, cache_dir=cache, wanted={"w1", "naïve"}), expected, "hit")
 
 
 # --------------------------------------------------------------------------- fast start

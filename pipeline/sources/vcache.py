@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.cache import content_key, file_identity, fingerprint
+from pipeline.cache import content_key, file_identity, fingerprint, remove_leftover_temp_folders
 from pipeline.errors import DataError
 from pipeline.sources import Vectors
 from pipeline.sources.readers import _check_arguments, _read_file, _wanted_test, detect_format
@@ -277,7 +277,12 @@ def _store(
     stats: dict[str, Any],
     source: dict[str, Any],
 ) -> None:
-    """Write the entry into a temporary folder beside ``entry`` and rename it into place; never fails the read."""
+    """Write the entry into a temporary folder beside ``entry`` and rename it into place; never fails the read.
+
+    Temporary folders that interrupted writes left beside it are removed first (see
+    :func:`~pipeline.cache.remove_leftover_temp_folders`): each is as large as an entry.
+    """
+    remove_leftover_temp_folders(entry.parent)
     tmp = entry.with_name(f".{key}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     started = time.perf_counter()
     try:
@@ -327,14 +332,21 @@ def _store(
     except OSError as exc:  # a cache that cannot be written costs speed, never the run
         logger.warning("could not write the vectors cache entry %s: %s", entry, exc)
         shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:  # a bug or Ctrl-C: leave no entry-sized folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[str], np.ndarray] | None:
     """The entry's words, mapped matrix, meta, repeats and row CRC-32s; None if absent or damaged (then removed).
 
     The matrix's rows are not read here: :func:`cached_read` checks the rows it copies out.
+    A file (or a dangling link) where the entry's folder belongs is removed, or no entry
+    could ever be renamed into its place and every read would parse the file again.
     """
     if not entry.is_dir():
+        if entry.is_symlink() or entry.exists():  # one more stat, on a miss only
+            _discard(entry, "not a folder")
         return None
     try:
         if not (entry / DONE).is_file():
@@ -381,7 +393,13 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
 
 def _discard(entry: Path, why: Any) -> None:
     logger.warning("damaged vectors cache entry %s (%s): rebuilding it", entry, why)
-    shutil.rmtree(entry, ignore_errors=True)
+    if entry.is_symlink() or not entry.is_dir():  # rmtree removes neither a file nor a link
+        try:
+            entry.unlink(missing_ok=True)
+        except OSError as exc:  # then the rename will fail too: a rebuild costs speed, never the read
+            logger.debug("cannot remove %s: %s", entry, exc)
+    else:
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
