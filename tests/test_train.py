@@ -347,6 +347,100 @@ def test_prepared_corpus_is_reused_until_the_corpus_changes(tmp_path, monkeypatc
     assert len(list((tmp_path / "work").glob("corpus-*.txt"))) == 1
 
 
+def _zero_fill(path: Path) -> None:
+    path.write_bytes(bytes(path.stat().st_size))  # as many NUL bytes: the size still matches
+
+
+def _change_one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01  # w1 -> w0 or a filler -> another control byte: same size
+    path.write_bytes(bytes(data))
+
+
+PREPARED_DAMAGE = {
+    "zero-filled corpus": lambda txt, fig: _zero_fill(txt),
+    "one byte of the corpus": lambda txt, fig: _change_one_byte(txt),
+    "corpus removed": lambda txt, fig: txt.unlink(),
+    "corpus replaced by a folder": lambda txt, fig: (txt.unlink(), txt.mkdir()),
+    "a count in the figures": lambda txt, fig: fig.write_bytes(fig.read_bytes().replace(b'["w1", ', b'["w1", 1')),
+    "truncated figures": lambda txt, fig: fig.write_bytes(fig.read_bytes()[:-1]),
+}
+
+
+@pytest.mark.parametrize("damage", PREPARED_DAMAGE)
+def test_a_damaged_prepared_corpus_is_prepared_again_not_trained_on(tmp_path, monkeypatch, caplog, damage):
+    import pipeline.sources.train as train_mod
+
+    (tmp_path / "c.txt").write_text("\n".join(random_lines(9, [25] * 80)) + "\n", encoding="utf-8")
+    clean = train(tmp_path, ["c.txt"], work="clean")
+    train(tmp_path, ["c.txt"])
+    (txt,) = (tmp_path / "work").glob("corpus-*.txt")
+    PREPARED_DAMAGE[damage](txt, txt.with_suffix(".json"))
+    calls = []
+    real = train_mod.prepare_corpus
+    monkeypatch.setattr(train_mod, "prepare_corpus", lambda *a, **k: calls.append(1) or real(*a, **k))
+    caplog.set_level(logging.INFO, logger="pipeline.sources.train")
+    again = train(tmp_path, ["c.txt"])
+    assert calls == [1]  # prepared again ...
+    assert again.words == clean.words  # ... and trained as on a clean corpus: every word, every epoch
+    np.testing.assert_array_equal(again.matrix, clean.matrix)
+    assert again.stats["words_trained_per_epoch"] == [2000, 2000]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"damaged prepared corpus {txt} (")
+    caplog.clear()
+    train(tmp_path, ["c.txt"])  # the new one is reused
+    assert calls == [1] and "reusing the prepared corpus" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_prepared_corpus_that_trains_nothing_is_a_data_error_and_removed(tmp_path, monkeypatch):
+    # The file changes after its check (on disk, while gensim reads it): gensim trains 0 words and says nothing.
+    import pipeline.sources.train as train_mod
+
+    (tmp_path / "c.txt").write_text("\n".join(random_lines(9, [25] * 80)) + "\n", encoding="utf-8")
+    clean = train(tmp_path, ["c.txt"], work="clean")
+    real = train_mod._prepared_corpus
+
+    def zeroed_after_check(*args, **kwargs):
+        prepared = real(*args, **kwargs)
+        _zero_fill(Path(prepared["path"]))
+        return prepared
+
+    monkeypatch.setattr(train_mod, "_prepared_corpus", zeroed_after_check)
+    with pytest.raises(DataError) as err:
+        train(tmp_path, ["c.txt"])
+    (prepared,) = [p for p in (tmp_path / "clean").glob("corpus-*.txt")]
+    assert err.value.exit_code == 65 and err.value.path == str(tmp_path / "work" / prepared.name)
+    assert "gensim trained none of the 2,000 words prepared from" in str(err.value)
+    assert str(tmp_path / "c.txt") in str(err.value)
+    assert list((tmp_path / "work").glob("corpus-*")) == []  # removed: the next run prepares it again
+    monkeypatch.undo()
+    np.testing.assert_array_equal(train(tmp_path, ["c.txt"]).matrix, clean.matrix)
+
+
+def test_sample_that_drops_every_word_of_a_tiny_corpus_is_a_warning(tmp_path, caplog):
+    # gensim keeps a word with probability ~ sqrt(sample * total / count): about 0.3 % here. The config asked
+    # for it, so the run goes on, but not silently: the vectors are their random start.
+    (tmp_path / "c.txt").write_text("a b c d e f\n", encoding="utf-8")
+    vectors = train(tmp_path, ["c.txt"], sample=1e-6)
+    assert vectors.stats["words_trained"] == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("gensim trained none of the corpus's 6 words in 2 epoch(s): "
+                                  "'vectors.train.sample' = 1e-06 keeps about 0.")
+
+
+def test_temporary_files_of_a_killed_prepare_are_removed(tmp_path):
+    # Only the holder of the work folder's lock writes there: any temporary file in it is a leftover.
+    (tmp_path / "c.txt").write_text("a b c\n", encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    leftover = tmp_path / "work" / ".corpus-0123.txt.k2j4_x.tmp"
+    leftover.write_bytes(b"x" * 1000)
+    train(tmp_path, ["c.txt"])
+    assert not leftover.exists()
+    assert sorted(p.suffix for p in (tmp_path / "work").glob("*corpus-*")) == [".json", ".txt"]
+
+
 def test_a_second_process_waits_instead_of_removing_the_corpus_in_use(tmp_path):
     # Two runs of one name (say, different export.dir) share the work folder. While one trains,
     # the other must not prune its prepared corpus (it used to: FileNotFoundError mid-training).

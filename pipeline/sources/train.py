@@ -55,6 +55,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -64,12 +65,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from pipeline.config import VectorsConfig
+from pipeline.config import VectorsConfig, check_objective
 from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
-from pipeline.sources.files import describe_file
+from pipeline.sources.files import describe_file, file_sha256
 from pipeline.sources.parallel_read import can_fork_a_helper
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,8 @@ def prepare_corpus(
     ``sentences`` (non-empty input lines), ``words`` (their tokens),
     ``lines_wrapped`` (sentences longer than ``max_line_words``), ``lines``
     (corpus lines written); ``batches``, ``filler_words``, ``file_words`` (what
-    gensim reads per epoch, fillers included), ``workers``, ``bytes``; and the two
+    gensim reads per epoch, fillers included), ``workers``, ``bytes``, ``sha256`` (of
+    the prepared file, checked before it is reused); and the two
     totals to pass to ``Word2Vec.train``: ``gensim_total_words`` and
     ``gensim_total_examples``; ``vocab_counts``, ``[token, count]`` in order of
     first appearance, which is what ``Word2Vec.build_vocab`` would count in the
@@ -257,6 +259,7 @@ def prepare_corpus(
             batches += empty
             filler_words += empty * BATCH_FILE_WORDS
             filler_lines += empty * _EMPTY_BATCH_LINES
+        digest = file_sha256(final)  # just written, so read from the page cache: ~50 ms for 60 MB
         os.replace(final, out_path)
     except OSError as exc:
         # Reading errors arrive as DataError/StorageError from corpus_blocks; an OSError here is ours.
@@ -282,6 +285,7 @@ def prepare_corpus(
         "file_words": file_words,
         "workers": workers,
         "bytes": size,
+        "sha256": digest,
         # Each worker stops once it has read more than total_words // workers words: one less
         # than its segment holds makes it stop exactly at the segment's end.
         "gensim_total_words": file_words - workers,
@@ -400,7 +404,9 @@ def _count_alone(paths: Sequence[Path], **options: Any) -> dict[bytes, int]:
     return dict(counts)
 
 
-PREPARE_VERSION = 2  # bump when the prepared layout changes: old prepared files are then ignored
+# Bump when the prepared layout or its figures file changes: old prepared files are then ignored (and pruned).
+# 3: the figures hold the prepared file's sha256 and a checksum of their own.
+PREPARE_VERSION = 3
 
 
 def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[str, Any]:
@@ -408,7 +414,9 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
 
     Changing only training parameters (epochs, window, ...) then costs no rewrite
     of the corpus. The figures are stored beside the file and written after it,
-    so a half-written pair is never reused.
+    so a half-written pair is never reused; nor is a damaged one: the file must
+    still have the sha256 recorded in the figures (see :func:`_recorded_figures`),
+    else it is prepared again. The caller holds ``work``'s lock.
     """
     identities = [describe_file(p) for p in files]
     key = hashlib.blake2b(
@@ -417,21 +425,75 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
         digest_size=12,
     ).hexdigest()
     out, figures = work / f"corpus-{key}.txt", work / f"corpus-{key}.json"
-    try:
-        prepared = json.loads(figures.read_text(encoding="utf-8"))
-        if Path(prepared["path"]) == out and out.stat().st_size == prepared["bytes"]:
-            logger.info("reusing the prepared corpus %s", out)
-            return {**prepared, "files": identities}
-    except (OSError, ValueError, KeyError):
-        pass
-    for old in work.glob("corpus-*.*"):  # one prepared corpus per run name is enough
-        old.unlink(missing_ok=True)
+    # Under the lock, a temporary file of prepare_corpus is one that a killed run left (as large as the corpus).
+    _remove(work.glob(".corpus-*.tmp"))
+    prepared = _recorded_figures(out, figures)
+    if prepared is not None:
+        logger.info("reusing the prepared corpus %s", out)
+        return {**prepared, "files": identities}
+    _remove(work.glob("corpus-*.*"))  # one prepared corpus per run name is enough
     prepared = prepare_corpus(files, out, identities=identities, **options)
+    body = json.dumps(prepared).encode("utf-8")
+    temps: list[Path] = []
     try:
-        figures.write_text(json.dumps(prepared), encoding="utf-8")
+        temp = _temp_beside(figures, temps)
+        temp.write_bytes(_FIGURES_HEAD + hashlib.sha256(body).hexdigest().encode() + _FIGURES_MID + body + b"}")
+        os.replace(temp, figures)
     except OSError as exc:  # not reusable next time: costs time, never the run
         logger.debug("cannot record the prepared corpus: %s", exc)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
     return prepared
+
+
+# The figures file: '{"figures_sha256": "<sha256 of F>", "figures": F}', F the figures' JSON text as
+# written, so that checking them costs a hash of their bytes (~15 ms for 12 MB) and no second json.dumps.
+_FIGURES_HEAD, _FIGURES_MID = b'{"figures_sha256": "', b'", "figures": '
+
+
+def _recorded_figures(out: Path, figures: Path) -> dict[str, Any] | None:
+    """The figures recorded for the prepared corpus ``out``, or None if it must be prepared (again).
+
+    A prepared corpus overwritten with as many other bytes (say, zeros) keeps its
+    size, and gensim would train on it without a word of complaint. So both files
+    are checked: the figures against their own sha256, the corpus against the
+    sha256 recorded in them. sha256 rather than a cheaper hash: ~50 ms for a 60 MB
+    prepared corpus (1.2 GB/s; crc32 would save ~20 ms), next to seconds of
+    training on it, and every run hashes the input corpus as much anyway. A damaged
+    or unreadable pair is logged once and prepared again, never trained on.
+    """
+    if not figures.exists():
+        return None  # not prepared yet
+    try:
+        blob = figures.read_bytes()
+        start = len(_FIGURES_HEAD) + 64 + len(_FIGURES_MID)
+        body = blob[start:-1]
+        if blob[:start] != _FIGURES_HEAD + hashlib.sha256(body).hexdigest().encode() + _FIGURES_MID \
+                or blob[-1:] != b"}":
+            raise ValueError(f"{figures.name} differs from what was written")
+        prepared = json.loads(body)
+        if Path(prepared["path"]) != out:
+            return None  # recorded in another folder (the cache was moved): prepare it here
+        size = out.stat().st_size
+        if size != prepared["bytes"]:
+            raise ValueError(f"{size:,} bytes, expected {prepared['bytes']:,}")
+        if file_sha256(out) != prepared["sha256"]:
+            raise ValueError("its content differs from what was written")
+        return prepared
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = (exc.strerror or exc) if isinstance(exc, OSError) else exc
+        logger.warning("damaged prepared corpus %s (%s): preparing it again", out, reason)
+        return None
+
+
+def _remove(paths: Any) -> None:
+    """Remove the files (or folders, where a file should be) ``paths``."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except IsADirectoryError:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _temp_beside(path: Path, temps: list[Path]) -> Path:
@@ -537,6 +599,38 @@ def _gensim() -> Any:
     return SimpleNamespace(version=gensim.__version__, Word2Vec=CountingWord2Vec, EpochLogger=EpochLogger)
 
 
+def _nothing_trained(model: Any, prepared: dict[str, Any], train: Any, files: Sequence[Path],
+                     words_read: int, expected_read: int) -> None:
+    """Say why gensim trained none of the corpus's words (the vectors are their random start).
+
+    gensim itself says nothing (an empty vocabulary is an error to it, which
+    train_vectors reports as the config error it is; zero words trained is not).
+    Two causes. ``sample`` may drop every occurrence of a tiny corpus's words: the
+    config asked for that, so a warning. Otherwise, when the occurrences gensim keeps
+    on average (its ``sample_int`` per word; all of them with ``sample = 0``) are
+    so many that dropping them all has a chance below e^-20, the file gensim read did
+    not hold the prepared words: a DataError (65) naming that file, which is removed
+    so the next run prepares it again. A cost only when nothing was trained.
+    """
+    kv = model.wv
+    counts = np.asarray(kv.expandos["count"], dtype=np.float64)
+    if train.sample:
+        counts = counts * np.minimum(np.asarray(kv.expandos["sample_int"], dtype=np.float64) / 2**32, 1.0)
+    expected_kept = float(counts.sum()) * train.epochs
+    if expected_kept < 20:
+        logger.warning("gensim trained none of the corpus's %s words in %d epoch(s): 'vectors.train.sample' = %g "
+                       "keeps about %.1f of them in a corpus this small, so the vectors are untrained "
+                       "(expected sample = 0, or a larger corpus)", f"{prepared['words']:,}", train.epochs,
+                       train.sample, expected_kept)
+        return
+    out = Path(prepared["path"])
+    _remove([out, out.with_suffix(".json")])
+    raise DataError(f"gensim trained none of the {prepared['words']:,} words prepared from {_names(files)} "
+                    f"(it read {words_read:,} words in {train.epochs} epoch(s), expected {expected_read:,}): "
+                    "the prepared corpus no longer holds what was written (changed on disk?); it was removed, "
+                    "so the next run prepares it again", out)
+
+
 def train_vectors(
     config: VectorsConfig,
     *,
@@ -559,9 +653,7 @@ def train_vectors(
     ``filler_words``.
     """
     train = config.train
-    if not train.hs and not train.negative:
-        raise ConfigError("The 'vectors.train.negative' parameter must be > 0 when 'vectors.train.hs' is 0 "
-                          "(one of them trains the output layer). Got 0 instead.")
+    check_objective(train)  # load_config checked it; a VectorsConfig made in Python may not have been
     files = corpus_files(config.corpus, base_dir)
     work = Path(work_dir)
     try:
@@ -604,8 +696,10 @@ def train_vectors(
             corpus_file=corpus_path, total_words=prepared["gensim_total_words"],
             total_examples=prepared["gensim_total_examples"], epochs=train.epochs, callbacks=[epoch_log],
         )
-    seconds = time.perf_counter() - started
-    expected_read = prepared["file_words"] * train.epochs
+        seconds = time.perf_counter() - started
+        expected_read = prepared["file_words"] * train.epochs
+        if words_trained == 0:
+            _nothing_trained(model, prepared, train, files, words_read, expected_read)
     if words_read != expected_read:
         logger.warning("gensim read %s words in %d epochs, expected %s: its corpus_file reader no longer "
                        "matches the prepared layout, so some words were trained twice or skipped "
