@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 
 CASES = ("load", "cache", "analogies", "neighbours", "train", "rerun", "help")
+# The ratio column is reference / embpipe everywhere; for training the target is a time, said both ways.
+TRAIN_TARGET = "≥0.95× (embpipe's time ≤1.05× gensim's)"
 RULES = ["exact", "lower", "casefold", "digits"]
 
 
@@ -381,11 +383,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--corpus-words", type=int, default=10_000_000)
     parser.add_argument("--epochs", type=int, default=5, help="training epochs for both sides (default 5, gensim's)")
-    parser.add_argument("--train-runs", type=int, default=2,
-                        help="training runs per side, alternating embpipe and gensim; the best of each counts (default 2)")
+    parser.add_argument("--train-runs", type=int, default=None,
+                        help="training runs per side, alternating embpipe and gensim; the best of each counts "
+                             "(default 2, 1 with --quick)")
     parser.add_argument("--load-runs", type=int, default=3,
                         help="runs of each embpipe load side (a second each); the best time counts, all are noted (default 3)")
-    parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 1M-word corpus")
+    parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 0.5M-word corpus")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--out-dir", default="", help="data and cache folder (default: $TMPDIR/embpipe-bench-ROWSxDIM)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -395,7 +398,9 @@ def main() -> None:
         print(json.dumps(side(case, who, Path(out), json.loads(opts))))
         return
     if args.quick:
-        args.rows, args.dim, args.vocab, args.corpus_words = 40_000, 100, 4_000, 1_000_000
+        args.rows, args.dim, args.vocab, args.corpus_words = 40_000, 100, 4_000, 500_000
+    if args.train_runs is None:
+        args.train_runs = 1 if args.quick else 2  # --quick: a smoke test, under a minute
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = set(cases) - set(CASES)
     if unknown:
@@ -508,11 +513,11 @@ def main() -> None:
                          f"{e['corpus_words']:,} corpus words, trained {e['words_trained']:,} "
                          f"(vocab {e['vocab']:,} vs {r['vocab']:,})")
         rows.append((f"train word2vec, {info['corpus_words'] / 1e6:.1f}M words, 2 workers", e, r, ratio,
-                     "embpipe ≤1.05× gensim time", ok))
+                     TRAIN_TARGET, ok))
         if "error" not in e and "error" not in r:
             e2 = {"seconds": e["seconds_prepared"], "peak_rss_mib": e.get("peak_rss_mib")}
             rows.append(("same, prepared corpus reused (new parameters)", e2, r, r["seconds"] / e2["seconds"],
-                         "embpipe ≤1.05× gensim time", e2["seconds"] <= 1.05 * r["seconds"]))
+                         TRAIN_TARGET, e2["seconds"] <= 1.05 * r["seconds"]))
     if "rerun" in cases:
         with tempfile.TemporaryDirectory() as work:
             env = {**os.environ, "EMBPIPE_CACHE_DIR": str(Path(work) / "cache")}
@@ -553,7 +558,7 @@ def main() -> None:
         rss_r = None if r is None else r.get("peak_rss_mib")
         rss = f"{rss_e:,.0f}" if rss_e else "—"
         rss += f" / {rss_r:,.0f}" if rss_r else ""
-        ratio_s = "—" if ratio is None else f"{ratio:,.1f}×"
+        ratio_s = "—" if ratio is None else (f"{ratio:,.1f}×" if ratio >= 10 else f"{ratio:.2f}×")
         met = "—" if ok is None else ("yes" if ok else "NO")
         print(f"| {label} | {es} | {rs} | {ratio_s} | {rss} | {target} | {met} |")
     print()
