@@ -247,7 +247,9 @@ def write_artifacts(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         where = _as_published(exc.filename, tmp, target) if exc.filename else target
-        raise StorageError(f"cannot write artifacts: {exc.strerror or exc}", where) from None
+        # numpy reports a short write as a bare OSError("857600 requested and 511968 written").
+        why = exc.strerror or f"a write stopped short ({exc}): is the disk full?"
+        raise StorageError(f"cannot write artifacts: {why} (expected room to write them)", where) from None
     except PipelineError as exc:  # e.g. a token a writer's format cannot hold: name the file users know
         shutil.rmtree(tmp, ignore_errors=True)
         if exc.path is None:

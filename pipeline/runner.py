@@ -391,12 +391,18 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
 
     Each row: ``stage``, ``action`` ("cached", "run", "up to date") and ``why``.
     Like :func:`run`, an up-to-date published folder means no stage runs,
-    whatever the stage cache holds; forcing any stage rewrites the folder.
+    whatever the stage cache holds; forcing any stage rewrites the folder. Where
+    :func:`run` would refuse a folder it did not make, so does this (StorageError).
     """
+    from pipeline.export import check_replaceable
+
+    target = artifact_dir(config)
+    check_replaceable(target)
+    check_replaceable(target.with_name(target.name + REJECTED_SUFFIX))
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
     fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-    published = _published(artifact_dir(config), fps["export"])
+    published = _published(target, fps["export"])
     previous = published.previous_parts()
     no_record = "no earlier run of this name"
     if published.manifest is None and published.damage:

@@ -294,3 +294,22 @@ def test_load_artifact_checks_vocab_and_oov_against_the_manifest(tmp_path, name,
         load_artifact(target)
     assert info.value.path == str(target / name) and info.value.exit_code == error.exit_code
     assert "\n" not in str(info.value)
+
+
+def test_a_short_write_says_the_disk_may_be_full_and_keeps_the_published_folder(tmp_path, monkeypatch):
+    # numpy reports a full disk as a bare OSError("857600 requested and 511968 written"): no errno, no file.
+    target = tmp_path / "run"
+    publish(target, make_matrix())
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def short_write(*args, **kwargs):
+        raise OSError("857600 requested and 511968 written")
+
+    monkeypatch.setattr(np, "save", short_write)
+    with pytest.raises(StorageError) as err:
+        publish(target, make_matrix(fill=2.0))
+    assert err.value.exit_code == 74 and err.value.path == str(target)
+    assert err.value.message == ("cannot write artifacts: a write stopped short (857600 requested and 511968 written): "
+                                 "is the disk full? (expected room to write them)")
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # the temporary folder is gone

@@ -235,6 +235,9 @@ def test_a_folder_embpipe_did_not_make_is_refused_before_any_stage_runs(project,
     assert "not an embpipe artifact folder" in str(info.value) and "move it away" in str(info.value)
     assert "\n" not in str(info.value)
     assert (mine / "thesis.txt").read_text() == "thesis" and [p.name for p in mine.iterdir()] == ["thesis.txt"]
+    with pytest.raises(StorageError) as planned:  # plan says what run would do: refuse, not "export run"
+        plan(cfg())
+    assert planned.value.message == info.value.message and planned.value.path == info.value.path
 
 
 def test_a_folder_with_someone_elses_manifest_json_is_refused(project):
