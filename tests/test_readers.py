@@ -1015,3 +1015,18 @@ def test_a_file_with_bare_cr_line_ends_says_so(tmp_path):
     path.write_bytes(b"the 0.1 0.2\rof 0.3 0.4\r")
     with pytest.raises(DataError, match=r"cr.txt:1: value 2 is not a number: '0.2\\rof' .*only LF or CRLF end a line"):
         read_vectors(path, "glove")
+
+
+@pytest.mark.parametrize("wrong_dim", [3, 5])
+def test_word2vec_binary_with_a_wrong_header_dimension_says_so(tmp_path, wrong_dim):
+    # It quoted float bytes as a "word" that is "not valid utf-8" and suggested encoding_errors = "replace".
+    rows = np.arange(12, dtype=np.float32).reshape(3, 4) + 0.5
+    good = b"3 4\n" + b"".join(w + b" " + r.tobytes() for w, r in zip((b"the", b"of", b"and"), rows))
+    path = tmp_path / "v.bin"
+    path.write_bytes(good.replace(b"3 4\n", f"3 {wrong_dim}\n".encode(), 1))
+    offset = 4 + len(b"the ") + 4 * wrong_dim
+    with pytest.raises(DataError, match=rf"row 2 at byte {offset} does not start with utf-8 text .*: either the "
+                                        rf"header's dimension {wrong_dim} is wrong"):
+        read_vectors(path, "word2vec-binary")
+    path.write_bytes(good)  # the same rows with the right header read back exactly
+    assert np.array_equal(read_vectors(path, "word2vec-binary").matrix, rows)

@@ -62,7 +62,19 @@ def _read_binary(
                 f"the header says {count} rows but the file ends after {rows_read} (is it cut short?)", path, 1
             )
         where = f" (row {rows_read + 1} at byte {offset})"
-        word = _decode_word(raw_word, encoding, errors, path, None, where)
+        try:
+            word = _decode_word(raw_word, encoding, errors, path, None, where)
+        except DataError:
+            if rows_read == 0:
+                raise
+            # After a good first row, a "word" of float bytes most often means rows of another length.
+            raise DataError(
+                f"row {rows_read + 1} at byte {offset} does not start with {encoding} text ({raw_word[:24]!r}): "
+                f"either the header's dimension {rows.dim} is wrong, which shifts every row after the first, "
+                "or the file is damaged, or its words are in another encoding (expected a word, a space, then "
+                f"{rows.dim} float32 values; set encoding, or encoding_errors = \"replace\")",
+                path,
+            ) from None
         rows_read += 1
         keep = rows.wants(word)
         vector = records.next_vector(keep, rows_read, word)
