@@ -226,6 +226,10 @@ def _validated(data: dict[str, Any], where: str) -> Config:
     _check_encoding(config.vectors.encoding, where)
     check_reserved_tokens(config.vocab, where)
     check_objective(config.vectors.train, where)
+    for key, folder in (("export.dir", config.export.dir), ("cache.dir", config.cache.dir)):
+        if os.path.expanduser(folder).startswith("~"):  # "~nobody/x" stays as it is: a folder named "~nobody"
+            raise ConfigError(f"The '{key}' parameter must start with '~' only for the home folder or a "
+                              f"known user's. Got {folder!r} instead.", where)
     if not config.vectors.corpus:
         for key, needed, when in (
             ("vectors.corpus", config.vectors.source == "train", ""),

@@ -52,7 +52,8 @@ class RunResult:
 
 
 def artifact_dir(config: Config) -> Path:
-    return Path(config.export.dir) / config.name
+    """``<export.dir>/<name>``; a leading ``~`` is the home folder, as in the cache and input paths."""
+    return Path(os.path.expanduser(config.export.dir)) / config.name
 
 
 # --------------------------------------------------------------------------- stage inputs

@@ -229,3 +229,18 @@ def test_an_override_with_an_empty_key_part_names_the_override(item):
     with pytest.raises(ConfigError, match=r"^--set '.*': expected section.key=value") as err:
         load_config(None, [item])
     assert err.value.exit_code == 78
+
+
+@pytest.mark.parametrize("key", ["export.dir", "cache.dir"])
+def test_a_folder_under_an_unknown_users_home_is_refused(key):
+    # os.path.expanduser leaves "~nosuchuser/x" as it is: a run made a folder literally named "~nosuchuser".
+    with pytest.raises(ConfigError, match=rf"^--set {key}: The '{key}' parameter must start with '~' only"):
+        load_config(None, [f'{key}="~nosuchuser-embpipe/x"'])
+    assert load_config(None, [f'{key}="~/x"'])  # the home folder is fine
+
+
+def test_export_dir_under_home_is_expanded(monkeypatch, tmp_path):
+    from pipeline.runner import artifact_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert artifact_dir(load_config(None, ['export.dir="~/emb"'])) == tmp_path / "emb" / "default"

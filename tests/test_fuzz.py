@@ -33,6 +33,7 @@ import dataclasses
 import gzip
 import json
 import math
+import os
 import re
 import signal
 import time
@@ -917,6 +918,9 @@ def expected_refusal(c: dict) -> str | None:
         return "'vocab.padding_token' and 'vocab.oov_token' parameters must differ"
     if vectors["train"]["hs"] == 0 and vectors["train"]["negative"] == 0:
         return "'vectors.train.negative' parameter must be > 0 when 'vectors.train.hs' is 0"
+    for key in ("export", "cache"):
+        if os.path.expanduser(c[key]["dir"]).startswith("~"):
+            return f"'{key}.dir' parameter must start with '~' only"
     if not vectors["corpus"] and vectors["source"] == "train":
         return "'vectors.corpus' parameter must list one or more"
     if not vectors["corpus"] and vocab["source"] == "corpus" and not vocab["corpus"]:
