@@ -230,14 +230,12 @@ def _validated(data: dict[str, Any], where: str) -> Config:
         if os.path.expanduser(folder).startswith("~"):  # "~nobody/x" stays as it is: a folder named "~nobody"
             raise ConfigError(f"The '{key}' parameter must start with '~' only for the home folder or a "
                               f"known user's. Got {folder!r} instead.", where)
-    if not config.vectors.corpus:
-        for key, needed, when in (
-            ("vectors.corpus", config.vectors.source == "train", ""),
-            ("vocab.corpus", config.vocab.source == "corpus" and not config.vocab.corpus, " (or vectors.corpus)"),
-        ):
-            if needed:  # vocab.corpus = [] counts vectors.corpus
-                raise ConfigError(f"The '{key}' parameter must list one or more corpus files or folders{when}. "
-                                  "Got [] instead.", where)
+    empty = "must list one or more corpus files or folders{}. Got [] instead."
+    if not config.vectors.corpus and config.vectors.source == "train":
+        raise ConfigError("The 'vectors.corpus' parameter " + empty.format(""), where)
+    if not config.vectors.corpus and not config.vocab.corpus and config.vocab.source == "corpus":
+        # vocab.corpus = [] counts vectors.corpus
+        raise ConfigError("The 'vocab.corpus' parameter " + empty.format(" (or vectors.corpus)"), where)
     trained_dim = config.vectors.train.vector_size
     if config.vectors.source == "train" and config.matrix.output_dim > trained_dim:
         # Known now, before any training: a file's dimension is known only once it is read.

@@ -44,10 +44,6 @@ MANIFEST_VERSION = 1
 TMP_MARK = ".tmp-"
 OLD_MARK = ".old-"
 DATA_FILES = ("embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md")  # every run writes these
-# The keys every embpipe manifest has (pipeline.artifacts.read_manifest requires them); a web app's or a
-# browser extension's manifest.json has none of them.
-MANIFEST_KEYS = ("input_dim", "output_dim", "padding_idx", "oov_idx", "files")
-_MANIFEST_READ_LIMIT = 64 << 20  # far above any manifest embpipe writes; a bigger file is not one of ours
 
 
 # --------------------------------------------------------------------------- small writers
@@ -127,26 +123,24 @@ def publish_dir(new: Path, target: Path) -> None:
 def made_by_embpipe(folder: Path) -> bool:
     """Whether ``folder`` (an existing folder) is an artifact folder embpipe wrote, so a run may replace it.
 
-    It is if its ``manifest.json`` reads as an embpipe manifest (a JSON object
-    with :data:`MANIFEST_KEYS`). A published folder whose manifest was damaged
-    since (cut short, ``[]``, nested too deeply, unreadable) must still be
-    repairable by a rerun, so it also counts as embpipe's if it holds a
-    ``manifest.json`` of any content, at least one other file a run writes,
-    and nothing a run does not write. A ``manifest.json`` alone is not enough:
-    web apps and browser extensions have one too, and their folders hold
-    other files.
+    It is if its ``manifest.json`` reads as an embpipe manifest
+    (:func:`pipeline.artifacts.read_manifest`: a web app's or a browser
+    extension's ``manifest.json`` does not). A published folder whose manifest
+    was damaged since (cut short, ``[]``, nested too deeply, unreadable) must
+    still be repairable by a rerun, so it also counts as embpipe's if it holds a
+    ``manifest.json`` of any content, at least one other file a run writes, and
+    nothing a run does not write.
     """
+    from pipeline.artifacts import read_manifest
     from pipeline.formats import PROJECTOR_DIR, SAFETENSORS_FILE, W2V_BINARY_FILE, W2V_TEXT_FILE
 
     manifest = folder / MANIFEST
     if not manifest.exists() and not manifest.is_symlink():
         return False
     try:
-        with open(manifest, "rb") as fh:
-            data = json.loads(fh.read(_MANIFEST_READ_LIMIT + 1).decode("utf-8"))
-        if isinstance(data, dict) and all(key in data for key in MANIFEST_KEYS):
-            return True
-    except (OSError, ValueError, RecursionError):
+        read_manifest(folder)
+        return True
+    except PipelineError:
         pass  # damaged: judged by the names below
     written = {*DATA_FILES, SAFETENSORS_FILE, W2V_TEXT_FILE, W2V_BINARY_FILE, PROJECTOR_DIR}
     names = {p.name for p in folder.iterdir()} - {MANIFEST}
