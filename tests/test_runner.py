@@ -137,7 +137,9 @@ def test_sigkill_at_any_moment_leaves_last_good_artifacts(project):
 
 
 def test_json_logs_are_one_object_per_line(project):
-    out = subprocess.run(RUN_CLI, capture_output=True, text=True, cwd=project)
+    # A cache of its own: another test's run of the same vectors would make the first read here a cache hit.
+    cli = RUN_CLI + ["--set", f"cache.dir={json.dumps(str(project / 'own-cache'))}"]
+    out = subprocess.run(cli, capture_output=True, text=True, cwd=project)
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stderr.splitlines()]
     assert all({"time", "level", "message"} <= e.keys() for e in events)
@@ -151,7 +153,7 @@ def test_json_logs_are_one_object_per_line(project):
     # The first run parses the whole file once (for the vectors cache): its figures are fields of the record.
     [read] = [e for e in events if e.get("event") == "read"]
     assert (read["stage"], read["rows_read"], read["rows_parsed"], read["dim"]) == ("vectors", 400, 400, 3)
-    again = subprocess.run(RUN_CLI + ["--force", "vectors"], capture_output=True, text=True, cwd=project)
+    again = subprocess.run(cli + ["--force", "vectors"], capture_output=True, text=True, cwd=project)
     [hit] = [json.loads(line) for line in again.stderr.splitlines() if '"vectors_cache_hit"' in line]
     assert (hit["rows_cached"], hit["rows_kept"]) == (400, 200)  # the tokens are w0, w2, ... w498
     assert out.stdout.count("\n") == 1  # stdout holds the result only, as one JSON line
