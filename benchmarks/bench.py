@@ -264,9 +264,11 @@ def side(case: str, who: str, out: Path, opts: dict) -> dict:
             t0 = time.perf_counter()
             model = Word2Vec(**params, seed=42)
             model.build_vocab(corpus_file=str(corpus))
+            result["vocab_seconds"] = time.perf_counter() - t0
             trained, read = model.train(corpus_file=str(corpus), total_words=model.corpus_total_words,
                                         epochs=params["epochs"])
             result["seconds"] = time.perf_counter() - t0
+            result["train_seconds"] = result["seconds"] - result["vocab_seconds"]
             result.update(words_trained=int(trained), words_read=int(read), vocab=len(model.wv))
         else:
             from pipeline.config import TrainConfig, VectorsConfig
@@ -281,10 +283,11 @@ def side(case: str, who: str, out: Path, opts: dict) -> dict:
                 result["seconds"] = time.perf_counter() - t0
                 # A second training with the prepared corpus reused (what a rerun with new parameters costs).
                 t0 = time.perf_counter()
-                train_vectors(config, base_dir=str(out), seed=43, work_dir=work)
+                again = train_vectors(config, base_dir=str(out), seed=43, work_dir=work)
                 result["seconds_prepared"] = time.perf_counter() - t0
             result.update(words_trained=int(v.stats["words_trained"]), corpus_words=int(v.stats["corpus_words"]),
-                          vocab=len(v.words))
+                          vocab=len(v.words), prepare_seconds=v.stats["prepare_seconds"], train_seconds=v.stats["seconds"],
+                          train_seconds_prepared=again.stats["seconds"])
     else:
         raise SystemExit(f"unknown case {case}")
     result["peak_rss_mib"] = peak_rss_mib()
@@ -512,6 +515,14 @@ def main() -> None:
                          f"{r['words_read']:,} raw words, trained {r['words_trained']:,}; embpipe counted "
                          f"{e['corpus_words']:,} corpus words, trained {e['words_trained']:,} "
                          f"(vocab {e['vocab']:,} vs {r['vocab']:,})")
+            # Each run by phase, so that noise between runs can be told from a difference between the sides.
+            phases = "; ".join(
+                f"{a['prepare_seconds']:.1f} + {a['train_seconds']:.1f} s (reused: {a['train_seconds_prepared']:.1f} s)"
+                f" / {b['vocab_seconds']:.1f} + {b['train_seconds']:.1f} s"
+                for a, b in runs if "error" not in a and "error" not in b
+            )
+            notes.append(f"train runs in order, embpipe's preparation + training / gensim's vocabulary scan + "
+                         f"training: {phases}")
         rows.append((f"train word2vec, {info['corpus_words'] / 1e6:.1f}M words, 2 workers", e, r, ratio,
                      TRAIN_TARGET, ok))
         if "error" not in e and "error" not in r:
