@@ -32,6 +32,9 @@ import numpy as np
 CASES = ("load", "cache", "analogies", "neighbours", "train", "rerun", "help")
 # The ratio column is reference / embpipe everywhere; for training the target is a time, said both ways.
 TRAIN_TARGET = "≥0.95× (embpipe's time ≤1.05× gensim's)"
+# The sizes the targets are set for, and --quick's (a smoke test, under a minute).
+DEFAULT_SIZES = {"rows": 400_000, "dim": 300, "vocab": 20_000, "queries": 1000, "corpus_words": 10_000_000}
+QUICK_SIZES = {**DEFAULT_SIZES, "rows": 40_000, "dim": 100, "vocab": 4_000, "corpus_words": 500_000}
 RULES = ["exact", "lower", "casefold", "digits"]
 
 
@@ -374,24 +377,41 @@ print(sorted(m for m in ("gensim", "sklearn") if m in sys.modules))
 """
 
 
+def at_least(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected at least {minimum:,}, got {value:,}")
+        return value
+
+    return parse
+
+
 def fmt_s(x) -> str:
     return "—" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=400_000)
-    parser.add_argument("--dim", type=int, default=300)
-    parser.add_argument("--vocab", type=int, default=20_000)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--corpus-words", type=int, default=10_000_000)
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs for both sides (default 5, gensim's)")
-    parser.add_argument("--train-runs", type=int, default=None,
+    # Sizes left out come from the default preset, or --quick's; one given explicitly always counts.
+    parser.add_argument("--rows", type=at_least(1000), help="vector rows (default 400,000; 40,000 with --quick)")
+    parser.add_argument("--dim", type=at_least(2), help="vector size (default 300; 100 with --quick)")
+    parser.add_argument("--vocab", type=at_least(10), help="vocabulary tokens, 10%% unknown (default 20,000; 4,000 with --quick)")
+    parser.add_argument("--queries", type=at_least(1), help="nearest-neighbour queries (default 1,000)")
+    parser.add_argument("--corpus-words", type=at_least(10_000),
+                        help="training corpus words, at least (whole batches of 20,000 sentences, about 450,000 words each; "
+                             "default 10M, 0.5M with --quick, which give 10.3M and 0.9M)")
+    parser.add_argument("--epochs", type=at_least(1), default=5, help="training epochs for both sides (default 5, gensim's)")
+    parser.add_argument("--train-runs", type=at_least(1), default=None,
                         help="training runs per side, alternating embpipe and gensim; the best of each counts "
                              "(default 2, 1 with --quick)")
-    parser.add_argument("--load-runs", type=int, default=3,
+    parser.add_argument("--load-runs", type=at_least(1), default=3,
                         help="runs of each embpipe load side (a second each); the best time counts, all are noted (default 3)")
-    parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 0.5M-word corpus")
+    parser.add_argument("--quick", action="store_true", help="40,000 x 100, 4,000 tokens, a 0.9M-word corpus")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--out-dir", default="", help="data and cache folder (default: $TMPDIR/embpipe-bench-ROWSxDIM)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -400,8 +420,12 @@ def main() -> None:
         case, who, out, opts = args.child
         print(json.dumps(side(case, who, Path(out), json.loads(opts))))
         return
-    if args.quick:
-        args.rows, args.dim, args.vocab, args.corpus_words = 40_000, 100, 4_000, 500_000
+    for name, size in (QUICK_SIZES if args.quick else DEFAULT_SIZES).items():
+        if getattr(args, name) is None:
+            setattr(args, name, size)
+    for name in ("vocab", "queries"):
+        if getattr(args, name) > args.rows:
+            parser.error(f"--{name} {getattr(args, name):,} is more than --rows {args.rows:,} (expected at most that many)")
     if args.train_runs is None:
         args.train_runs = 1 if args.quick else 2  # --quick: a smoke test, under a minute
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -426,13 +450,18 @@ def main() -> None:
                   f"threads={pool.get('num_threads')} arch={pool.get('architecture')}")
     except ImportError:
         pass
-    info = make_data(args, out, questions)
+    try:
+        info = make_data(args, out, questions)
+    except OSError as exc:
+        print(f"bench.py: error: cannot write the benchmark data to {out}: {exc.strerror or exc} "
+              "(expected a writable folder: --out-dir)", file=sys.stderr)
+        sys.exit(74)
     if compile_package():
         print("# byte-compiled the pipeline package first, as `pip install` does (PYTHONDONTWRITEBYTECODE is set "
               "here, so each whole-process case would otherwise compile every module it imports)")
     print(f"# data: {info['vectors_bytes'] / 2**20:,.0f} MiB of vectors, corpus {info['corpus_words']:,} words "
           f"(generated in {info.get('seconds', 0)} s, reused while the parameters are the same)")
-    if (args.rows, args.dim, args.vocab, args.queries, args.corpus_words) != (400_000, 300, 20_000, 1000, 10_000_000):
+    if any(getattr(args, name) != size for name, size in DEFAULT_SIZES.items()):
         print("# the targets are set for the default size (400,000 x 300, 20,000 tokens, 1,000 queries, 10M words): "
               "at this size the 'met?' column only says how the ratios compare with them")
     opts = {"questions": str(questions), "epochs": args.epochs}
