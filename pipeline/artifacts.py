@@ -10,6 +10,7 @@ artifact never reaches a model.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
     but cannot be read (a directory, no permission) is an I/O error (74).
     """
     path = folder / name
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):  # a dangling link is there, and unreadable: 74 below
         raise DataError(f"{name} is missing (expected the file the manifest lists)", folder)
     expected = manifest["files"].get(name, {}).get("sha256")
     actual = file_sha256(path)  # StorageError naming the file if it cannot be read
@@ -80,7 +81,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "artifact folder not found"
             raise StorageError(f"{what} (expected a folder written by `embpipe run`)", folder)
-        if not path.exists() and not path.is_symlink():
+        if not os.path.lexists(path):
             raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)",
                             folder)
         data = path.read_bytes()

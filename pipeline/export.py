@@ -135,7 +135,7 @@ def made_by_embpipe(folder: Path) -> bool:
     from pipeline.formats import PROJECTOR_DIR, SAFETENSORS_FILE, W2V_BINARY_FILE, W2V_TEXT_FILE
 
     manifest = folder / MANIFEST
-    if not manifest.exists() and not manifest.is_symlink():
+    if not os.path.lexists(manifest):
         return False
     try:
         read_manifest(folder)

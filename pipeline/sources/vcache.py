@@ -345,7 +345,7 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
     could ever be renamed into its place and every read would parse the file again.
     """
     if not entry.is_dir():
-        if entry.is_symlink() or entry.exists():  # one more stat, on a miss only
+        if os.path.lexists(entry):  # one more stat, on a miss only
             _discard(entry, "not a folder")
         return None
     try:
