@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import file_sha256
+from pipeline.sources.files import file_sha256, remove_path
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +228,7 @@ class StageCache:
             )
             digests = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
             (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}), encoding="utf-8")
-            if final.is_symlink() or final.is_file():  # not an entry; rename cannot replace it with a folder
-                final.unlink()
-            elif final.exists():
-                shutil.rmtree(final, ignore_errors=True)
+            remove_path(final)  # an old entry, or a file rename could not replace with a folder
             os.rename(tmp, final)
         except OSError as exc:  # a cache that cannot be written costs speed, never the run
             log.log(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import stat
 import zlib
 from pathlib import Path
@@ -99,6 +100,18 @@ def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
     except OSError as exc:
         raise open_error(path, exc) from None
     return h.hexdigest()
+
+
+def remove_path(path: Path) -> None:
+    """Remove whatever is at ``path``: a file, a link (never what it points to) or a folder tree.
+
+    Nothing there is fine. A file or link that cannot be removed raises OSError; a
+    folder tree is removed as far as it can be (``shutil.rmtree(ignore_errors=True)``).
+    """
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -55,7 +55,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -70,7 +69,7 @@ from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
-from pipeline.sources.files import describe_file, file_sha256
+from pipeline.sources.files import describe_file, file_sha256, remove_path
 from pipeline.sources.parallel_read import can_fork_a_helper
 
 logger = logging.getLogger(__name__)
@@ -426,12 +425,14 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
     ).hexdigest()
     out, figures = work / f"corpus-{key}.txt", work / f"corpus-{key}.json"
     # Under the lock, a temporary file of prepare_corpus is one that a killed run left (as large as the corpus).
-    _remove(work.glob(".corpus-*.tmp"))
+    for leftover in work.glob(".corpus-*.tmp"):
+        remove_path(leftover)
     prepared = _recorded_figures(out, figures)
     if prepared is not None:
         logger.info("reusing the prepared corpus %s", out)
         return {**prepared, "files": identities}
-    _remove(work.glob("corpus-*.*"))  # one prepared corpus per run name is enough
+    for old in work.glob("corpus-*.*"):  # one prepared corpus per run name is enough
+        remove_path(old)
     prepared = prepare_corpus(files, out, identities=identities, **options)
     body = json.dumps(prepared).encode("utf-8")
     temps: list[Path] = []
@@ -485,15 +486,6 @@ def _recorded_figures(out: Path, figures: Path) -> dict[str, Any] | None:
         reason = (exc.strerror or exc) if isinstance(exc, OSError) else exc
         logger.warning("damaged prepared corpus %s (%s): preparing it again", out, reason)
         return None
-
-
-def _remove(paths: Any) -> None:
-    """Remove the files (or folders, where a file should be) ``paths``."""
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except IsADirectoryError:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def _temp_beside(path: Path, temps: list[Path]) -> Path:
@@ -624,7 +616,8 @@ def _nothing_trained(model: Any, prepared: dict[str, Any], train: Any, files: Se
                        train.sample, expected_kept)
         return
     out = Path(prepared["path"])
-    _remove([out, out.with_suffix(".json")])
+    for path in (out, out.with_suffix(".json")):
+        remove_path(path)
     raise DataError(f"gensim trained none of the {prepared['words']:,} words prepared from {_names(files)} "
                     f"(it read {words_read:,} words in {train.epochs} epoch(s), expected {expected_read:,}): "
                     "the prepared corpus no longer holds what was written (changed on disk?); it was removed, "

@@ -65,6 +65,7 @@ import numpy as np
 from pipeline.cache import content_key, file_identity, fingerprint, remove_leftover_temp_folders
 from pipeline.errors import DataError
 from pipeline.sources import Vectors
+from pipeline.sources.files import remove_path
 from pipeline.sources.readers import _check_arguments, _read_file, _wanted_test, detect_format
 from pipeline.sources.rows import _many, prefilter_candidates
 
@@ -393,13 +394,10 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
 
 def _discard(entry: Path, why: Any) -> None:
     logger.warning("damaged vectors cache entry %s (%s): rebuilding it", entry, why)
-    if entry.is_symlink() or not entry.is_dir():  # rmtree removes neither a file nor a link
-        try:
-            entry.unlink(missing_ok=True)
-        except OSError as exc:  # then the rename will fail too: a rebuild costs speed, never the read
-            logger.debug("cannot remove %s: %s", entry, exc)
-    else:
-        shutil.rmtree(entry, ignore_errors=True)
+    try:
+        remove_path(entry)
+    except OSError as exc:  # then the rename will fail too: a rebuild costs speed, never the read
+        logger.debug("cannot remove %s: %s", entry, exc)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
