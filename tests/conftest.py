@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 # Tests never read or fill the user's real cache (~/.cache/embpipe).
 os.environ["EMBPIPE_CACHE_DIR"] = tempfile.mkdtemp(prefix="embpipe-test-cache-")
+
+
+def make_leftover_temp_folders(folder: Path) -> dict[str, Path]:
+    """Temporary entry folders in a cache folder as interrupted writes leave them (both caches name them
+    ``.<entry>.tmp-<pid>-<random>``): a dead writer's, a live one's and a stale one's, plus a file that is not one."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its PID now names no process (as after SIGKILL)
+    made = {
+        "dead": folder / f".{'a' * 32}.tmp-{child.pid}-0a1b2c3d",
+        "live": folder / f".{'b' * 32}.tmp-{os.getpid()}-0a1b2c3d",  # being written: must stay
+        "stale": folder / f".{'c' * 32}.tmp-{os.getpid()}-4e5f6a7b",  # two days old: the PID was reused
+    }
+    for tmp in made.values():
+        tmp.mkdir(parents=True)
+        (tmp / "part.npy").write_bytes(bytes(4096))
+    two_days_ago = os.stat(made["stale"]).st_mtime - 2 * 86400
+    os.utime(made["stale"], (two_days_ago, two_days_ago))
+    (folder / ".not-a-temp-folder").write_text("kept")
+    return made
+
+
+@pytest.fixture()
+def leftover_temp_folders():
+    """:func:`make_leftover_temp_folders`, for the cache tests."""
+    return make_leftover_temp_folders
 
 
 def build_artifact(export_dir, *overrides: str):

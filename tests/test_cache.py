@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -149,28 +147,13 @@ def test_a_save_that_fails_midway_leaves_no_temporary_folder(tmp_path):
     assert cache.load("matrix", "fp1", EmbeddingMatrix) is None
 
 
-def dead_pid() -> int:
-    """The PID of a process that has exited (and been reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def test_a_save_removes_temporary_folders_no_process_is_writing(tmp_path):
+def test_a_save_removes_temporary_folders_no_process_is_writing(tmp_path, leftover_temp_folders):
     cache = StageCache(tmp_path)
     folder = tmp_path / "stages" / "matrix"
-    folder.mkdir(parents=True)
-    dead = folder / f".fp0.tmp-{dead_pid()}-0a1b2c"  # as SIGKILL leaves it
-    live = folder / f".fp9.tmp-{os.getpid()}-0a1b2c"  # being written: must stay
-    stale = folder / f".fp8.tmp-{os.getpid()}-3d4e5f"  # two days old: the PID was reused
-    for tmp in (dead, live, stale):
-        tmp.mkdir()
-        (tmp / "weights.npy").write_bytes(bytes(4096))
-    two_days_ago = os.stat(stale).st_mtime - 2 * 86400
-    os.utime(stale, (two_days_ago, two_days_ago))
+    made = leftover_temp_folders(folder)
     cache.save("matrix", "fp1", matrix())
-    assert sorted(os.listdir(folder)) == sorted([live.name, "fp1"])
-    assert (live / "weights.npy").stat().st_size == 4096
+    assert sorted(os.listdir(folder)) == sorted([made["live"].name, ".not-a-temp-folder", "fp1"])
+    assert (made["live"] / "part.npy").stat().st_size == 4096  # untouched
     assert np.array_equal(cache.load("matrix", "fp1", EmbeddingMatrix).weights, matrix().weights)
 
 

@@ -332,37 +332,14 @@ def test_ctrl_c_while_writing_an_entry_leaves_no_temporary_folder(tmp_path, monk
     assert_same(cached_read(path, cache_dir=cache, wanted={"w1"}), read_vectors(path, wanted={"w1"}), "hit")
 
 
-def dead_pid() -> int:
-    """The PID of a process that has exited (and been reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def leftover_temp_folders(folder: Path) -> dict[str, Path]:
-    """Temporary entry folders as interrupted writes leave them: a dead writer's, a live one's, a stale one's."""
-    made = {
-        "dead": folder / f".{'a' * 32}.tmp-{dead_pid()}-0a1b2c3d",
-        "live": folder / f".{'b' * 32}.tmp-{os.getpid()}-0a1b2c3d",  # being written: must stay
-        "stale": folder / f".{'c' * 32}.tmp-{os.getpid()}-4e5f6a7b",  # two days old: the PID was reused
-    }
-    for tmp in made.values():
-        tmp.mkdir(parents=True)
-        (tmp / "vectors.npy").write_bytes(bytes(4096))
-    two_days_ago = os.stat(made["stale"]).st_mtime - 2 * 86400
-    os.utime(made["stale"], (two_days_ago, two_days_ago))
-    (folder / ".not-a-temp-folder").write_text("kept")
-    return made
-
-
-def test_writing_an_entry_removes_temporary_folders_no_process_is_writing(tmp_path):
+def test_writing_an_entry_removes_temporary_folders_no_process_is_writing(tmp_path, leftover_temp_folders):
     path = sample_file(tmp_path, "glove")
     cache = tmp_path / "cache"
     made = leftover_temp_folders(cache / "vectors")
     assert cached_read(path, cache_dir=cache).stats["vectors_cache"] == "built"
     names = sorted(os.listdir(cache / "vectors"))
     assert names == sorted([made["live"].name, ".not-a-temp-folder", _entry(cache).name])
-    assert (made["live"] / "vectors.npy").stat().st_size == 4096  # untouched
+    assert (made["live"] / "part.npy").stat().st_size == 4096  # untouched
 
 
 def test_a_file_where_the_entry_folder_belongs_is_removed_and_the_entry_rebuilt_once(tmp_path, caplog):
