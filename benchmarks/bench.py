@@ -477,7 +477,7 @@ def main() -> None:
             # A one-second run is moved by any hiccup of a shared machine (0.80 s one run, 1.06 s
             # the next): the best time of --load-runs counts, as timeit does; every run is listed,
             # and the peak RSS is the worst run's.
-            runs = [run_side(sub, "embpipe", out, opts) for _ in range(max(1, args.load_runs))]
+            runs = [run_side(sub, "embpipe", out, opts) for _ in range(args.load_runs)]
             e = best_run(runs, ("seconds",))
             if "error" not in e:
                 e["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)  # memory: the worst run
@@ -534,7 +534,7 @@ def main() -> None:
         # Training keeps both cores busy for tens of seconds, so load from other users of a shared
         # machine moves it most: the sides alternate and each keeps its best time.
         runs = [(run_side("train", "embpipe", out, opts), run_side("train", "reference", out, opts))
-                for _ in range(max(1, args.train_runs))]
+                for _ in range(args.train_runs)]
         e, r = best_run([e for e, _ in runs], ("seconds", "seconds_prepared")), best_run([r for _, r in runs], ("seconds",))
         ratio = ok = None
         if "error" not in e and "error" not in r:
