@@ -423,7 +423,8 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
                    sort_keys=True).encode(),
         digest_size=12,
     ).hexdigest()
-    out, figures = work / f"corpus-{key}.txt", work / f"corpus-{key}.json"
+    out = work / f"corpus-{key}.txt"
+    figures = _figures_of(out)
     # Under the lock, a temporary file of prepare_corpus is one that a killed run left (as large as the corpus).
     for leftover in work.glob(".corpus-*.tmp"):
         remove_path(leftover)
@@ -446,6 +447,11 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
         for temp in temps:
             temp.unlink(missing_ok=True)
     return prepared
+
+
+def _figures_of(prepared: Path) -> Path:
+    """Where the figures of the prepared corpus ``prepared`` are recorded: beside it, as ``.json``."""
+    return prepared.with_suffix(".json")
 
 
 # The figures file: '{"figures_sha256": "<sha256 of F>", "figures": F}', F the figures' JSON text as
@@ -616,7 +622,7 @@ def _nothing_trained(model: Any, prepared: dict[str, Any], train: Any, files: Se
                        train.sample, expected_kept)
         return
     out = Path(prepared["path"])
-    for path in (out, out.with_suffix(".json")):
+    for path in (out, _figures_of(out)):
         remove_path(path)
     raise DataError(f"gensim trained none of the {prepared['words']:,} words prepared from {_names(files)} "
                     f"(it read {words_read:,} words in {train.epochs} epoch(s), expected {expected_read:,}): "
