@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import file_sha256, remove_path
+from pipeline.sources.files import file_sha256, remove_path, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +171,7 @@ def _process_exists(pid: int) -> bool:
 def _write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to a temporary file beside ``path`` and rename it into place (OSError on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, default=_json_default), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave half-written files behind
-        raise
+    write_atomic(path, json.dumps(data, ensure_ascii=False, default=_json_default).encode("utf-8"))
 
 
 def _json_default(obj: Any) -> Any:

@@ -48,6 +48,23 @@ def test_file_sha256_is_hashlibs_across_block_boundaries(tmp_path, size):
         assert file_sha256(tmp_path / "f", chunk=chunk) == hashlib.sha256(data).hexdigest()
 
 
+def test_write_atomic_replaces_whole_or_leaves_everything_as_it_was(tmp_path):
+    from pipeline.sources.files import write_atomic
+
+    target = tmp_path / "f.json"
+    target.write_bytes(b"old")
+    write_atomic(target, b"new bytes")
+    assert target.read_bytes() == b"new bytes"
+    # A rename that fails (a folder holding a file is in the way): the temporary file goes too.
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "keep").write_bytes(b"k")
+    with pytest.raises(OSError):
+        write_atomic(blocked, b"never seen")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "f.json"]
+    assert (blocked / "keep").read_bytes() == b"k"
+
+
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")

@@ -14,6 +14,7 @@ import io
 import os
 import shutil
 import stat
+import uuid
 import zlib
 from pathlib import Path
 from typing import IO, Any
@@ -112,6 +113,23 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    ``path`` then holds its old bytes or the new ones, never part of them. On
+    failure (OSError: a full disk, no permission) the temporary file is removed
+    too; its name, ``.<name>.<random>.tmp``, is what a reader of the folder may
+    take for a leftover.
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -69,7 +69,7 @@ from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
-from pipeline.sources.files import describe_file, file_sha256, remove_path
+from pipeline.sources.files import describe_file, file_sha256, remove_path, write_atomic
 from pipeline.sources.parallel_read import can_fork_a_helper
 
 logger = logging.getLogger(__name__)
@@ -425,7 +425,7 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
     ).hexdigest()
     out = work / f"corpus-{key}.txt"
     figures = _figures_of(out)
-    # Under the lock, a temporary file of prepare_corpus is one that a killed run left (as large as the corpus).
+    # Under the lock, a temporary file here (prepare_corpus's, or the figures') is one a killed run left.
     for leftover in work.glob(".corpus-*.tmp"):
         remove_path(leftover)
     prepared = _recorded_figures(out, figures)
@@ -436,16 +436,10 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
         remove_path(old)
     prepared = prepare_corpus(files, out, identities=identities, **options)
     body = json.dumps(prepared).encode("utf-8")
-    temps: list[Path] = []
     try:
-        temp = _temp_beside(figures, temps)
-        temp.write_bytes(_FIGURES_HEAD + hashlib.sha256(body).hexdigest().encode() + _FIGURES_MID + body + b"}")
-        os.replace(temp, figures)
+        write_atomic(figures, _FIGURES_HEAD + hashlib.sha256(body).hexdigest().encode() + _FIGURES_MID + body + b"}")
     except OSError as exc:  # not reusable next time: costs time, never the run
         logger.debug("cannot record the prepared corpus: %s", exc)
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
     return prepared
 
 
