@@ -10,7 +10,6 @@ file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import stat
