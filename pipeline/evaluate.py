@@ -2,9 +2,9 @@
 
 Use this module after building a matrix, to show that the vectors behind it are
 good: :func:`evaluate` runs the checks named in the config's ``[evaluate]``
-section and returns the ``evaluation`` part of ``report.json``;
-:func:`render_markdown` turns that part into Markdown for ``report.md``. The
-three checks can also be called on their own:
+section and returns the ``evaluation`` part of ``report.json``
+(:func:`pipeline.report.render_markdown` turns that part into Markdown for
+``report.md``). The three checks can also be called on their own:
 
 - :func:`nearest_neighbours`: the ``top_k`` most cosine-similar words of a few probes;
 - :func:`evaluate_analogies`: Google ``questions-words.txt``-style analogies,
@@ -56,7 +56,7 @@ import logging
 import math
 import os
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -710,8 +710,9 @@ def evaluate_analogies(
         "sections": sections,
     }
     logger.info(
-        "analogies %s: 3CosAdd %s, 3CosMul %s on %d of %d questions (%d with words outside the first %d rows)",
-        answers.path.name, _fmt_accuracy(report["cosadd"]), _fmt_accuracy(report["cosmul"]),
+        "analogies %s: 3CosAdd %d and 3CosMul %d right of the %d of %d questions scored"
+        " (%d with words outside the first %d rows)",
+        answers.path.name, report["cosadd"]["correct"], report["cosmul"]["correct"],
         scored, questions, report["oov"], answers.searched_rows,
     )
     return report
@@ -1153,83 +1154,3 @@ def evaluate(
             encoding_errors=config.encoding_errors,
         ))
     return report
-
-
-# --------------------------------------------------------------------------- Markdown
-
-
-def _md(text: Any) -> str:
-    """Text safe inside a Markdown table cell or list item."""
-    out = str(text)
-    for ch in "\\`*_[]<>|#":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.2f}%"
-
-
-def _num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4f}"
-
-
-def _fmt_accuracy(acc: Mapping[str, Any]) -> str:
-    return f"{_pct(acc['accuracy'])} ({acc['correct']}/{acc['total']})"
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The evaluation section of ``report.md``: analogy table per section, similarity, neighbours."""
-    lines = ["## Evaluation", ""]
-    lines += _analogy_markdown(report.get("analogies"))
-    lines += _similarity_markdown(report.get("similarity") or [])
-    lines += _neighbour_markdown(report.get("neighbours"))
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _analogy_markdown(an: Mapping[str, Any] | None) -> list[str]:
-    if not an:
-        return ["No analogy test configured.", ""]
-    case = "case-insensitive" if an["case_insensitive"] else "case-sensitive"
-    lines = [
-        f"### Analogies ({_md(Path(an['path']).name)}, first {an['searched_rows']} rows, {case})",
-        "",
-        "| section | questions | outside vocabulary | 3CosAdd | 3CosMul |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for s in an["sections"]:
-        lines.append(f"| {_md(s['section'])} | {s['questions']} | {s['oov']} | "
-                     f"{_fmt_accuracy(s['cosadd'])} | {_fmt_accuracy(s['cosmul'])} |")
-    lines.append(f"| **total** | {an['questions']} | {an['oov']} | "
-                 f"{_fmt_accuracy(an['cosadd'])} | {_fmt_accuracy(an['cosmul'])} |")
-    if an.get("skipped"):
-        lines += ["", f"{an['skipped']} malformed line(s) skipped."]
-    return lines + [""]
-
-
-def _similarity_markdown(sims: Sequence[Mapping[str, Any]]) -> list[str]:
-    if not sims:
-        return []
-    lines = [
-        "### Word similarity",
-        "",
-        "| file | pairs | scored | Spearman | Pearson |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for s in sims:
-        lines.append(f"| {_md(Path(s['path']).name)} | {s['pairs']} | {s['found']} ({_pct(s['coverage'])}) | "
-                     f"{_num(s['spearman'])} | {_num(s['pearson'])} |")
-    return lines + [""]
-
-
-def _neighbour_markdown(nb: Mapping[str, Any] | None) -> list[str]:
-    if not nb:
-        return []
-    lines = [f"### Nearest neighbours (cosine, top {nb['top_k']})", ""]
-    for word, hits in nb["probes"].items():
-        listed = ", ".join(f"{_md(w)} {s:.3f}" for w, s in hits)
-        lines.append(f"- **{_md(word)}**: {listed}")
-    if nb.get("missing"):
-        lines.append("- no source vector (not in the vocabulary, or an initialised row): "
-                     + ", ".join(_md(w) for w in nb["missing"]))
-    return lines + [""]

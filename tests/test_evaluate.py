@@ -27,9 +27,9 @@ from pipeline.evaluate import (
     evaluate_analogies,
     evaluate_similarity,
     nearest_neighbours,
-    render_markdown,
     unit_normalise,
 )
+from pipeline.report import render_markdown
 
 QUESTIONS = datapath("questions-words.txt")
 
@@ -762,10 +762,6 @@ def test_evaluate_with_checks_switched_off_uses_default_probes(lee, tmp_path):
     assert list(report["neighbours"]["probes"]) == default_probes(words) == ["the", "and", "The", "for", "has"]
     assert "No analogy test configured." in render_markdown(report)
 
-
-def test_render_markdown_escapes_table_cells():
-    report = {"neighbours": {"top_k": 1, "probes": {"a|b": [["c*d", 0.5]]}, "missing": []}}
-    assert "- **a\\|b**: c\\*d 0.500" in render_markdown(report)
 
 
 def test_evaluate_module_does_not_import_gensim(tmp_path, tiny_questions):
