@@ -81,11 +81,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "artifact folder not found"
             raise StorageError(f"{what} (expected a folder written by `embpipe run`)", folder)
-        if not os.path.lexists(path):
-            raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)",
-                            folder)
         data = path.read_bytes()
-    except OSError as exc:  # no permission, or manifest.json is a folder
+    except FileNotFoundError as exc:
+        if os.path.lexists(path):  # a dangling symbolic link
+            raise open_error(path, exc, "manifest") from None
+        raise DataError("no manifest.json: not a finished embpipe artifact folder (was the run interrupted?)",
+                        folder) from None
+    except OSError as exc:  # no permission (for the file or the folder), or manifest.json is a folder
         raise open_error(path, exc, "manifest") from None
     try:
         manifest = json.loads(data.decode("utf-8"))
@@ -108,10 +110,15 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         if not is_count(manifest[key]) or manifest[key] == 0:
             raise DataError(f"manifest {key} is {manifest[key]!r} (expected an integer >= 1)", path)
     reserved = manifest.get("reserved_rows", [])
+    if not isinstance(reserved, list):
+        raise DataError(f"manifest reserved_rows is {reserved!r} (expected a list of row indices)", path)
     for key, value in [("padding_idx", manifest["padding_idx"]), ("oov_idx", manifest["oov_idx"]),
-                       *(("reserved_rows", v) for v in (reserved if isinstance(reserved, list) else [None]))]:
+                       *(("reserved_rows", v) for v in reserved)]:
         if not is_count(value) or value >= rows:
             raise DataError(f"manifest {key} holds {value!r} (expected a row index below input_dim {rows})", path)
+    config = manifest.get("config") or {}
+    if not isinstance(config, dict) or not isinstance(config.get("vocab") or {}, dict):
+        raise DataError("manifest config is not an object with a vocab object (expected the run's config)", path)
     files = manifest["files"]
     if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
         raise DataError("manifest files is not an object of name: {sha256, bytes} (expected an embpipe manifest)", path)
@@ -132,8 +139,9 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
         if exc.errno is not None:  # the file system refused (no permission, a folder): I/O, not the content
             raise open_error(path, exc) from None
         raise DataError(f"not a readable .npy matrix ({exc})", path) from None
-    except (ValueError, EOFError) as exc:
-        raise DataError(f"not a readable .npy matrix ({exc or 'empty file'})", path) from None
+    except (ValueError, EOFError) as exc:  # numpy reads what is not a .npy header as a pickle, which it refuses
+        why = "not a .npy array; pickled data is never loaded" if "pickle" in str(exc) else (str(exc) or "empty file")
+        raise DataError(f"not a readable .npy matrix ({why})", path) from None
     if not isinstance(weights, np.ndarray):  # an .npz archive under the .npy name
         raise DataError("an .npz archive, not a .npy matrix (expected the matrix np.save writes)", path)
     shape = (int(manifest["input_dim"]), int(manifest["output_dim"]))

@@ -147,15 +147,31 @@ def _abs(path: str) -> str:
 
 
 def _write_out(out: Path, what: str, write) -> None:
-    """``write(tmp)`` into a temporary file beside ``out``, then rename it over ``out``: never half a file."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    """``write(tmp)`` into a temporary file beside ``out``, then rename it over ``out``: never half a file.
+
+    A symbolic link is followed: the file it names is replaced and the link stays. A target that
+    is not a regular file (``/dev/stdout``, a named pipe) is written to directly: renaming a file
+    over it would replace the device or pipe itself.
+    """
     try:
-        write(tmp)
-        os.replace(tmp, out)
+        if out.exists() and not out.is_file():
+            write(out)
+            return
+        target = Path(os.path.realpath(out))
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected a writable folder)", out) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value == "":  # Path("") is the current folder
+        raise click.BadParameter("must name a file, not be empty", ctx=ctx, param=param)
+    return None if value is None else Path(value)
 
 
 def _echo_json(data) -> None:
@@ -257,6 +273,7 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
       embpipe build --vectors glove.6B.300d.txt --vocab tokens.txt --name glove300
       embpipe build --vectors vectors.bin --vocab tokenizer.json
     """
+    from pipeline.config import check_name
     from pipeline.runner import run as run_pipeline
 
     for option, value in (("--vectors", vectors_path), ("--vocab", vocab_path)):
@@ -269,7 +286,8 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
         suffixes = [suffix.lower() for suffix in Path(vocab_path).suffixes]  # tok.json.gz and TOK.JSON too
         kind = "word_index" if ".json" in suffixes else "file"
         extra += [f'vocab.source="{kind}"', f"vocab.path={_abs(vocab_path)}"]
-    if name:
+    if name is not None:
+        check_name(name, "--name")
         extra.append(f"name={json.dumps(name)}")
     result = run_pipeline(_load(config_path, overrides, extra))
     _echo_json(_summary(result.manifest, result.report, result.artifact_dir))
@@ -278,7 +296,7 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
 @cli.command()
 @config_option
 @set_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(dir_okay=False, readable=False), callback=_out_path,
               help="Also save the vectors in word2vec format (binary if the name ends in .bin).")
 def vectors(config_path, overrides, out) -> None:
     """Train or read the [vectors] of a config and print what came out.
@@ -303,7 +321,7 @@ def vectors(config_path, overrides, out) -> None:
 @cli.command()
 @config_option
 @set_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(dir_okay=False, readable=False), callback=_out_path,
               help="Write the vocabulary as a token file (token<TAB>count, row order).")
 def vocab(config_path, overrides, out) -> None:
     """Build the [vocab] of a config and print its size and first rows.
@@ -314,18 +332,18 @@ def vocab(config_path, overrides, out) -> None:
       embpipe vocab --set vocab.source=word_index --set vocab.path=tokenizer.json
     """
     from pipeline.runner import get_vocabulary
+    from pipeline.vocab import token_file_text
 
     voc = get_vocabulary(_load(config_path, overrides))
     if out:
-        lines = [f"{tok}\t{n}\n" if n is not None else f"{tok}\n"
-                 for i, (tok, n) in enumerate(zip(voc.tokens, voc.counts)) if i not in voc.reserved]
-        _write_out(out, "the vocabulary", lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
+        text = token_file_text(voc, out)
+        _write_out(out, "the vocabulary", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     _echo_json({"size": len(voc), "padding_idx": voc.padding_idx, "oov_idx": voc.oov_idx,
                 "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None})
 
 
 @cli.command()
-@click.argument("artifacts", type=click.Path(path_type=Path))  # not a folder: exit 74 from read_manifest
+@click.argument("artifacts", type=click.Path(readable=False, path_type=Path))  # not a folder: exit 74
 @config_option
 @set_option
 def evaluate(artifacts, config_path, overrides) -> None:
@@ -347,7 +365,7 @@ def evaluate(artifacts, config_path, overrides) -> None:
 
 @cli.command()
 @click.argument("words", nargs=-1, required=True)
-@click.option("--artifacts", "-a", type=click.Path(path_type=Path),
+@click.option("--artifacts", "-a", type=click.Path(readable=False, path_type=Path),
               default=Path("artifacts/default"), show_default=True, help="Artifact folder.")
 @click.option("--top-k", "-k", type=click.IntRange(1, 1000), default=10, show_default=True)
 def neighbours(words, artifacts, top_k) -> None:
@@ -373,8 +391,8 @@ def neighbours(words, artifacts, top_k) -> None:
 
 
 @cli.command("check-vocab")
-@click.argument("artifacts", type=click.Path(path_type=Path))  # not a folder: exit 74 from read_manifest
-@click.argument("tokenizer", type=click.Path(path_type=Path))
+@click.argument("artifacts", type=click.Path(readable=False, path_type=Path))  # not a folder: exit 74
+@click.argument("tokenizer", type=click.Path(readable=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
               help="How many moved / appeared / vanished entries to print (0: counts only).")
 def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:

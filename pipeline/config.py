@@ -222,7 +222,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
 
 def _validated(data: dict[str, Any], where: str) -> Config:
     config = _build(Config, data, "", where)
-    _check_name(config.name, where)
+    check_name(config.name, where)
     _check_encoding(config.vectors.encoding, where)
     check_reserved_tokens(config.vocab, where)
     check_objective(config.vectors.train, where)
@@ -230,6 +230,11 @@ def _validated(data: dict[str, Any], where: str) -> Config:
         if os.path.expanduser(folder).startswith("~"):  # "~nobody/x" stays as it is: a folder named "~nobody"
             raise ConfigError(f"The '{key}' parameter must start with '~' only for the home folder or a "
                               f"known user's. Got {folder!r} instead.", where)
+    for section in ("vectors", "vocab"):  # else the path resolves to the config's own folder
+        stage = getattr(config, section)
+        if stage.source in ("file", "word_index") and not stage.path:
+            raise ConfigError(f"The '{section}.path' parameter must name a file when {section}.source = "
+                              f"{stage.source!r}. Got '' instead.", where)
     empty = "must list one or more corpus files or folders{}. Got [] instead."
     if not config.vectors.corpus and config.vectors.source == "train":
         raise ConfigError("The 'vectors.corpus' parameter " + empty.format(""), where)
@@ -335,7 +340,8 @@ def check_objective(train: TrainConfig, where: str | None = None) -> None:
                           "(one of them trains the output layer). Got 0 instead.", where)
 
 
-def _check_name(name: str, where: str) -> None:
+def check_name(name: str, where: str) -> None:
+    """A run name must be one safe folder name: it becomes ``<export.dir>/<name>/``."""
     if len(name) > _NAME_MAX:
         raise ConfigError(f"The 'name' parameter must be at most {_NAME_MAX} characters "
                           f"(it names folders). Got {len(name)} characters instead.", where)

@@ -380,7 +380,25 @@ def _published(folder: Path, export_fingerprint: str) -> _Published:
         report = None
     if not isinstance(report, dict):
         return _Published(manifest, None, "published report.json is missing or changed")
+    if not _report_readable(report):
+        return _Published(manifest, None, "published report.json does not have the shape a run writes")
     return _Published(manifest, report)
+
+
+def _report_readable(report: dict[str, Any]) -> bool:
+    """Whether the parts of a published report that a run's caller reads (the CLI's summary) have their types.
+
+    Only a hand-edited report.json (with the manifest's sha256 edited to match) or one from
+    another version can fail this.
+    """
+    evaluation = report.get("evaluation") or {}
+    if not isinstance(evaluation, dict):
+        return False
+    analogies, similarity = evaluation.get("analogies"), evaluation.get("similarity") or []
+    if analogies is not None and not (isinstance(analogies, dict) and isinstance(analogies.get("cosadd"), dict)):
+        return False
+    return isinstance(similarity, list) and all(isinstance(s, dict) and isinstance(s.get("path"), str)
+                                                for s in similarity)
 
 
 def _forced_stages(force: tuple[str, ...] | frozenset[str]) -> list[str]:

@@ -251,6 +251,38 @@ def _parse_token_line(line: str, path: str | os.PathLike, lineno: int) -> tuple[
 # --------------------------------------------------------------------------- source = "word_index"
 
 
+def token_file_text(vocab: Vocabulary, path: str | os.PathLike) -> str:
+    """The vocabulary's word rows as a token file, in row order: ``token<TAB>count``, or ``token`` with no count.
+
+    :func:`read_token_file` reads the text back to the same tokens and counts. A
+    token it would read back as something else (one holding a line break or a
+    NUL, with whitespace around it, or with a tab and no count after it) is a
+    DataError naming its row and ``path``, the file it was to be written to.
+    """
+    lines = []
+    for row, (token, count) in enumerate(zip(vocab.tokens, vocab.counts)):
+        if row in vocab.reserved:
+            continue
+        line = token if count is None else f"{token}\t{count}"
+        if not _reads_back(line, token, count):
+            raise DataError(
+                f"row {row} token {token!r} would read back from a token file as something else (expected "
+                "no line break, NUL or surrounding whitespace, and a tab only when a count follows)",
+                path,
+            )
+        lines.append(line + "\n")
+    return "".join(lines)
+
+
+def _reads_back(line: str, token: str, count: int | None) -> bool:
+    if "\x00" in line or _split_lines(line) != [line]:
+        return False
+    try:
+        return _parse_token_line(line, "", 1) == (token, count)
+    except DataError:  # a tab followed by what is not a count
+        return False
+
+
 def read_word_index(
     path: str | os.PathLike,
     *,

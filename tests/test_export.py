@@ -153,6 +153,7 @@ def _replace_matrix(target, save):
     ("nan", "row 3 holds NaN or inf"),
     ("inf", "row 3 holds NaN or inf"),
     ("empty", "not a readable .npy matrix"),
+    ("garbage", r"not a readable \.npy matrix \(not a \.npy array; pickled data is never loaded\)$"),
     ("npz", "an .npz archive"),
 ])
 def test_a_matrix_that_matches_its_manifest_but_is_unusable_is_refused(tmp_path, damage, message):
@@ -164,6 +165,8 @@ def test_a_matrix_that_matches_its_manifest_but_is_unusable_is_refused(tmp_path,
         _replace_matrix(target, lambda p: np.save(p, w))
     elif damage == "empty":
         _replace_matrix(target, lambda p: p.write_bytes(b""))
+    elif damage == "garbage":  # numpy would suggest allow_pickle=True or pickle.load()
+        _replace_matrix(target, lambda p: p.write_bytes(b"not an array\n" * 10))
     else:
         def save_npz(p):
             with open(p, "wb") as fh:  # a file object: np.savez adds no .npz suffix
@@ -181,6 +184,9 @@ def test_a_matrix_that_matches_its_manifest_but_is_unusable_is_refused(tmp_path,
     (lambda m: {**m, "padding_idx": 99}, "padding_idx holds 99"),
     (lambda m: {**m, "oov_idx": None}, "oov_idx holds None"),
     (lambda m: {**m, "reserved_rows": [0, -1]}, "reserved_rows holds -1"),
+    (lambda m: {**m, "reserved_rows": "x"}, "reserved_rows is 'x' \\(expected a list of row indices\\)"),
+    (lambda m: {**m, "config": "x"}, "manifest config is not an object"),
+    (lambda m: {**m, "config": {"vocab": 3}}, "manifest config is not an object with a vocab object"),
     (lambda m: {**m, "files": []}, "manifest files is not an object"),
 ])
 def test_a_manifest_with_wrong_types_or_ranges_is_a_data_error(tmp_path, edit, message):

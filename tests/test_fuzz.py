@@ -921,6 +921,9 @@ def expected_refusal(c: dict) -> str | None:
     for key in ("export", "cache"):
         if os.path.expanduser(c[key]["dir"]).startswith("~"):
             return f"'{key}.dir' parameter must start with '~' only"
+    for section in ("vectors", "vocab"):
+        if c[section]["source"] in ("file", "word_index") and not c[section]["path"]:
+            return f"'{section}.path' parameter must name a file when {section}.source"
     if not vectors["corpus"] and vectors["source"] == "train":
         return "'vectors.corpus' parameter must list one or more"
     if not vectors["corpus"] and vocab["source"] == "corpus" and not vocab["corpus"]:

@@ -982,11 +982,26 @@ def test_cli_run_never_deletes_a_folder_embpipe_did_not_make(project, monkeypatc
 # --------------------------------------------------------------------------- a damaged published folder
 
 
+def _edit_report(art: Path, **fields) -> None:
+    """Change report.json and its sha256 and size in the manifest to match, as a careless edit would."""
+    import hashlib
+
+    data = json.dumps({**json.loads((art / "report.json").read_text()), **fields}).encode()
+    (art / "report.json").write_bytes(data)
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["files"]["report.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (art / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.mark.parametrize("damage", [
     lambda art: (art / "manifest.json").write_text('{"run": 5}'),
     lambda art: (art / "manifest.json").write_text("[" * 5000 + "]" * 5000),
     lambda art: (art / "report.json").write_bytes(b"\xff" * (art / "report.json").stat().st_size),
-], ids=["manifest run is 5", "manifest nested 5,000 deep", "report.json not UTF-8, same size"])
+    lambda art: _edit_report(art, evaluation="x"),
+    lambda art: _edit_report(art, evaluation={"analogies": "x"}),
+    lambda art: _edit_report(art, evaluation={"similarity": [1]}),
+], ids=["manifest run is 5", "manifest nested 5,000 deep", "report.json not UTF-8, same size",
+        "evaluation a string", "analogies a string", "similarity of numbers"])
 def test_cli_rerun_run_force_and_plan_rebuild_a_damaged_published_folder(project, damage):
     assert invoke("run", "-c", "run.toml").exit_code == 0
     art = project / "artifacts" / "small"
@@ -1090,3 +1105,113 @@ def test_cli_neighbours_on_an_unreadable_artifact_file_is_exit_74(warm, shared_d
     (shared_dir / "artifacts" / "small" / name).chmod(0)
     result = unprivileged(cli_in(shared_dir, "neighbours", "the", "-a", "artifacts/small"))
     assert_one_line_error(result, 74, fragment)
+
+
+@pytest.mark.parametrize("command", [["neighbours", "the", "-a", "artifacts/small"],
+                                     ["evaluate", "artifacts/small", "-c", "run.toml"],
+                                     ["check-vocab", "artifacts/small", "tokens.txt"]], ids=lambda c: c[0])
+def test_cli_unreadable_artifact_folder_is_exit_74_not_a_usage_error(warm, shared_dir, command):
+    import pipeline.artifacts  # noqa: F401 - the unprivileged child cannot import
+    import pipeline.evaluate  # noqa: F401
+    import pipeline.indexer  # noqa: F401
+
+    open_to_all(make_project(shared_dir))
+    cwd = os.getcwd()
+    os.chdir(shared_dir)
+    try:
+        assert invoke("run", "-c", "run.toml").exit_code == 0
+    finally:
+        os.chdir(cwd)
+    open_to_all(shared_dir)
+    (shared_dir / "artifacts" / "small").chmod(0)
+    result = unprivileged(cli_in(shared_dir, *command))
+    assert_one_line_error(result, 74, "artifacts/small/manifest.json: cannot read manifest: permission denied")
+
+
+def test_cli_check_vocab_with_an_unreadable_tokenizer_is_exit_74(warm, shared_dir):
+    import pipeline.indexer  # noqa: F401 - the unprivileged child cannot import
+
+    open_to_all(make_project(shared_dir))
+    cwd = os.getcwd()
+    os.chdir(shared_dir)
+    try:
+        assert invoke("run", "-c", "run.toml").exit_code == 0
+    finally:
+        os.chdir(cwd)
+    open_to_all(shared_dir)
+    (shared_dir / "tokens.txt").chmod(0)
+    result = unprivileged(cli_in(shared_dir, "check-vocab", "artifacts/small", "tokens.txt"))
+    assert_one_line_error(result, 74, "tokens.txt: cannot read file: permission denied")
+
+
+# --------------------------------------------------------------------------- files named by --out
+
+
+@pytest.mark.parametrize("command", ["vocab", "vectors"])
+def test_cli_out_through_a_symlink_replaces_the_file_it_names_and_keeps_the_link(project, command):
+    (project / "real.txt").write_text("keep?\n")
+    (project / "link.txt").symlink_to("real.txt")
+    result = invoke(command, "-c", "run.toml", "--out", "link.txt")
+    assert result.exit_code == 0, result.output
+    assert (project / "link.txt").is_symlink() and os.readlink(project / "link.txt") == "real.txt"
+    written = (project / "real.txt").read_text()
+    assert written.splitlines()[0] == ("the\t50" if command == "vocab" else "3 3")
+    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+@pytest.mark.parametrize("command", ["vocab", "vectors"])
+def test_cli_out_to_a_named_pipe_writes_into_the_pipe_and_keeps_it(project, command):
+    import stat
+
+    fifo = project / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader first, so the writer's open does not block
+    try:
+        result = invoke(command, "-c", "run.toml", "--out", str(fifo))
+        assert result.exit_code == 0, result.output
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # renaming a file over it would have replaced the pipe
+    assert received.splitlines()[0] == ("the\t50" if command == "vocab" else "3 3")
+
+
+@pytest.mark.parametrize("command", ["vocab", "vectors"])
+def test_cli_out_empty_is_a_usage_error(project, command):
+    result = invoke(command, "-c", "run.toml", "--out", "")
+    assert result.exit_code == 2 and "must name a file, not be empty" in result.stderr, result.output
+
+
+def test_cli_vocab_out_refuses_a_token_a_token_file_would_read_back_as_another(project):
+    (project / "wi.json").write_text(json.dumps({"the": 2, "c\t5": 3, "of": 4}))
+    result = invoke("vocab", "-c", "run.toml", "--set", 'vocab.source="word_index"', "--set", 'vocab.path="wi.json"',
+                    "--out", "wi.tsv")
+    assert_one_line_error(result, 65, "wi.tsv: row 3 token 'c\\t5' would read back from a token file as something else")
+    assert not (project / "wi.tsv").exists()
+
+
+# --------------------------------------------------------------------------- config keys that name no file
+
+
+@pytest.mark.parametrize("section, source", [("vectors", "file"), ("vocab", "file"), ("vocab", "word_index")])
+@pytest.mark.parametrize("command", ["run", "plan", "vectors", "vocab"])
+def test_cli_file_source_without_a_path_is_exit_78_naming_the_key(project, command, section, source):
+    text = CONFIG.replace(f'[{section}]\nsource = "file"\npath = "{"vectors" if section == "vectors" else "tokens"}.txt"\n',
+                          f'[{section}]\nsource = "{source}"\n')
+    assert text != CONFIG
+    (project / "nopath.toml").write_text(text, encoding="utf-8")
+    result = invoke(command, "-c", "nopath.toml")
+    assert_one_line_error(result, 78, f"nopath.toml: The '{section}.path' parameter must name a file when "
+                                      f"{section}.source = '{source}'")
+
+
+def test_cli_build_with_an_empty_name_is_exit_78_and_publishes_nothing(project):
+    result = invoke("build", "--vectors", "vectors.txt", "--vocab", "tokens.txt", "--name", "")
+    assert_one_line_error(result, 78, "--name: The 'name' parameter")
+    assert not (project / "artifacts").exists()
+
+
+def test_cli_check_vocab_on_a_manifest_whose_config_is_not_an_object_is_exit_65(published):
+    manifest = json.loads((published / "manifest.json").read_text())
+    (published / "manifest.json").write_text(json.dumps({**manifest, "config": "x"}))
+    assert_one_line_error(invoke("check-vocab", str(published), "tokens.txt"), 65, "manifest config is not an object")

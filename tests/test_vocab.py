@@ -11,7 +11,7 @@ import pytest
 from pipeline.config import VocabConfig
 from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline import vocab as vocab_module
-from pipeline.vocab import build_vocabulary, count_corpus, read_token_file, read_word_index
+from pipeline.vocab import build_vocabulary, count_corpus, read_token_file, read_word_index, token_file_text
 
 
 def write(tmp_path, name, content):
@@ -107,6 +107,29 @@ def test_token_file_space_separated_counts_warn(tmp_path, caplog):
     assert vocab.tokens[2:] == ("the 10", "cat 3")  # the rule is TAB; we warn, we do not guess
     assert vocab.stats["looks_space_separated"] is True
     assert "TAB" in caplog.text
+
+
+@pytest.mark.parametrize("counts", [True, False])
+def test_token_file_text_reads_back_to_the_same_tokens_and_counts(tmp_path, counts):
+    # spaces, a no-break space, a tab (before a count), non-ASCII, a token that looks like "token count"
+    words = {"New York": 9, "a\xa0b": 7, "x\ty": 5, "café": 4, "the 123": 3, "#": 2}
+    if counts:
+        vocab = read_token_file(write(tmp_path, "t.tsv", "".join(f"{w}\t{n}\n" for w, n in words.items())))
+    else:  # no counts; a word_index keeps its own ids, a token file numbers its words from row 2
+        vocab = read_word_index(write(tmp_path, "wi.json", json.dumps({w: i for i, w in enumerate(words, 1)
+                                                                      if "\t" not in w})))
+    again = read_token_file(write(tmp_path, "again.tsv", token_file_text(vocab, tmp_path / "again.tsv")))
+    assert [(vocab.tokens[i], vocab.counts[i]) for i in vocab.word_rows] == \
+        [(again.tokens[i], again.counts[i]) for i in again.word_rows]
+    assert len(again.word_rows) == len(words) - (not counts)
+
+
+@pytest.mark.parametrize("token", ["a\tb", " a", "a ", " ", "a\nb", "a\rb", "a\x00b"])
+def test_token_file_text_refuses_a_token_it_cannot_hold(tmp_path, token):
+    vocab = vocab_module.Vocabulary(("[PAD]", "[UNK]", "the", token), (None, None, None, None))
+    with pytest.raises(DataError, match=r"row 3 token .* would read back from a token file as something else") as info:
+        token_file_text(vocab, tmp_path / "out.tsv")
+    assert info.value.path == str(tmp_path / "out.tsv")
 
 
 def test_token_file_missing_is_storage_error(tmp_path):
