@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.errors import PipelineError, StorageError
+from pipeline.errors import ConfigError, PipelineError, StorageError
 
 log = logging.getLogger("pipeline")
 
@@ -72,6 +72,9 @@ class EmbpipeGroup(click.Group):
         except PipelineError as exc:
             if ctx.meta.get("embpipe.verbose"):
                 traceback.print_exc()
+            config = ctx.meta.get("embpipe.config")
+            if isinstance(exc, ConfigError) and exc.path is None and config is not None:
+                exc = ConfigError(exc.message, config.where(exc.message))  # a value the data ruled out, found late
             _error(ctx, "error", str(exc), exc.exit_code)
         except click.ClickException as exc:
             if not _json_logs(ctx):
@@ -138,7 +141,9 @@ wait_option = click.option(
 def _load(config_path: Path | None, overrides: tuple[str, ...], extra: list[str] | None = None):
     from pipeline.config import load_config
 
-    return load_config(config_path, [*(extra or []), *overrides])
+    config = load_config(config_path, [*(extra or []), *overrides])
+    click.get_current_context().meta["embpipe.config"] = config  # for where a later ConfigError comes from
+    return config
 
 
 def _abs(path: str) -> str:

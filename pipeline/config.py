@@ -15,6 +15,7 @@ data files that ship with gensim) when a stage needs it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import os
 import re
@@ -149,10 +150,22 @@ class Config:
     # Not a key: the folder relative input paths resolve against.
     base_dir: str = field(default=".", metadata={"internal": True})
     source: str = field(default="<embedded default>", metadata={"internal": True})
+    overridden: tuple[str, ...] = field(default=(), metadata={"internal": True})  # the keys --set gave
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain TOML-able data (for the manifest)."""
         return _to_plain(self)
+
+    def where(self, message: str) -> str:
+        """Where a config error found after loading (a value the data rules out) comes from.
+
+        The ``--set`` that gave the key the message names, else the config file.
+
+        >>> Config(source="run.toml", overridden=("matrix.output_dim",)).where("The 'matrix.output_dim' parameter ...")
+        '--set matrix.output_dim'
+        """
+        key = _key_named(message)
+        return f"--set {key}" if key and _overridden(key, self.overridden) else self.source
 
 
 def _to_plain(obj: Any) -> Any:
@@ -209,15 +222,20 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
         raise ConfigError(f"invalid TOML: {_toml_limit(exc)} (expected TOML syntax)", where) from None
     for item in overrides:
         _apply_override(data, item)
+    overridden = tuple(item.partition("=")[0].strip() for item in overrides)
     try:
         config = _validated(data, where)
     except ConfigError as err:  # name the --set that gave the bad value, not the file that did not
         key = _key_named(err.message)
-        overridden = [item.partition("=")[0].strip() for item in overrides]
-        if key and any(k == key or k.startswith(key + ".") or key.startswith(k + ".") for k in overridden):
+        if key and _overridden(key, overridden):
             raise ConfigError(err.message, f"--set {key}") from None
         raise
-    return dataclasses.replace(config, base_dir=str(base_dir), source=where)
+    return dataclasses.replace(config, base_dir=str(base_dir), source=where, overridden=overridden)
+
+
+def _overridden(key: str, overridden: typing.Sequence[str]) -> bool:
+    """Whether a --set of one of ``overridden`` set ``key`` (or a table holding it, or a key inside it)."""
+    return any(k == key or k.startswith(key + ".") or key.startswith(k + ".") for k in overridden)
 
 
 def _validated(data: dict[str, Any], where: str) -> Config:
@@ -406,7 +424,10 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
 
 def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"The '{name}' parameter must be {expected}. Got {value!r} instead.", where)
+        got = repr(value)
+        if isinstance(value, (datetime.date, datetime.time)):  # TOML reads an unquoted 2026-01-01 as a date
+            got = f"the TOML date or time {value.isoformat()} (quote it for a string)"
+        return ConfigError(f"The '{name}' parameter must be {expected}. Got {got} instead.", where)
 
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, f"{name}.", where)

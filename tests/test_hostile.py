@@ -1215,3 +1215,24 @@ def test_cli_check_vocab_on_a_manifest_whose_config_is_not_an_object_is_exit_65(
     manifest = json.loads((published / "manifest.json").read_text())
     (published / "manifest.json").write_text(json.dumps({**manifest, "config": "x"}))
     assert_one_line_error(invoke("check-vocab", str(published), "tokens.txt"), 65, "manifest config is not an object")
+
+
+# --------------------------------------------------------------------------- config values the data rules out, found late
+
+
+def test_cli_config_value_ruled_out_late_names_the_set_or_the_file(project):
+    # vectors.txt has 3 dimensions: known only once the file is read
+    result = invoke("run", "-c", "run.toml", "--set", "matrix.output_dim=5")
+    assert_one_line_error(result, 78, "error: --set matrix.output_dim: The 'matrix.output_dim' parameter must be")
+    (project / "dim.toml").write_text(CONFIG + "[matrix]\noutput_dim = 5\n", encoding="utf-8")
+    result = invoke("run", "-c", "dim.toml")
+    assert_one_line_error(result, 78, "error: dim.toml: The 'matrix.output_dim' parameter must be")
+    result = invoke("vocab", "-c", "run.toml", "--set", 'vocab.source="corpus"', "--set", 'vocab.corpus=["tokens.txt"]',
+                    "--set", "vocab.min_count=1000")
+    assert_one_line_error(result, 78, "error: --set vocab.min_count: The 'vocab.min_count' parameter must be at most")
+
+
+def test_cli_unquoted_toml_date_for_a_string_says_to_quote_it(project):
+    result = invoke("run", "-c", "run.toml", "--set", "name=2026-01-01")
+    assert_one_line_error(result, 78, "--set name: The 'name' parameter must be a string. "
+                                      "Got the TOML date or time 2026-01-01 (quote it for a string) instead.")
