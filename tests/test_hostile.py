@@ -592,6 +592,17 @@ def test_gzip_cut_short_vectors(tmp_path, fmt):
         assert info.value.exit_code == 65 and str(path) in str(info.value)
 
 
+def test_bzip2_cut_short_inside_its_first_block_does_not_blame_line_1(tmp_path):
+    # bzip2 decompresses 900 kB blocks: a cut in the first block fails the read of the first lines
+    data = b"".join(f"w{i} {row}\n".encode() for i, row in enumerate(numbers_text(2000, 8)))
+    packed = bz2.compress(data)
+    path = tmp_path / "v.txt.bz2"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataError, match=r"bzip2 data is damaged or cut short while reading the first lines \(") as info:
+        read_vectors(path)
+    assert info.value.line is None and "line 1" not in str(info.value)
+
+
 def test_gzip_cut_short_corpus_token_file_and_word_index(tmp_path):
     corpus = tmp_path / "c.gz"
     corpus.write_bytes(gz_cut(b"".join(f"the cat {i} sat\n".encode() for i in range(3000))))

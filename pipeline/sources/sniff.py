@@ -33,7 +33,7 @@ def _first_two_lines(path: str | os.PathLike) -> tuple[bytes, bytes]:
             first = fh.readline(_DETECT_LINE_BYTES)
             second = fh.readline(_DETECT_LINE_BYTES)
         except (EOFError, OSError, zlib.error) as exc:
-            raise read_failure(path, exc, "near line 1") from None
+            raise read_failure(path, exc, "while reading the first lines") from None  # a whole block: not line 1 itself
     return first, second
 
 
