@@ -35,7 +35,7 @@ import numpy as np
 
 from pipeline.errors import DataError, PipelineError, StorageError
 from pipeline.matrix import EmbeddingMatrix
-from pipeline.sources.files import file_sha256
+from pipeline.sources.files import file_sha256, remove_path
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,24 @@ def publish_dir(new: Path, target: Path) -> None:
         raise StorageError("artifact path exists and is not a folder (expected a folder or nothing)", target)
     if target.exists():
         if _exchange is not None and _exchange(new, target):
-            shutil.rmtree(new, ignore_errors=True)  # now holds the previous artifacts
+            _remove_quietly(new)  # now holds the previous artifacts
             _fsync_dir(target.parent)
             return
         old = target.with_name(f".{target.name}{OLD_MARK}{uuid.uuid4().hex[:8]}")
         os.rename(target, old)
         os.rename(new, target)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_quietly(old)
     else:
         os.rename(new, target)
     _fsync_dir(target.parent)
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a folder tree, file or link (a link is unlinked, never followed); what cannot be removed stays."""
+    try:
+        remove_path(path)
+    except OSError as exc:
+        log.debug("cannot remove %s: %s", path, exc)
 
 
 def made_by_embpipe(folder: Path) -> bool:
@@ -188,7 +196,7 @@ def clean_leftovers(target: Path) -> list[Path]:
         os.rename(olds.pop(), target)  # killed between the two renames: put the last good one back
         log.warning("restored %s from an interrupted run", target)
     for p in [*olds, *parent.glob(f".{target.name}{TMP_MARK}*")]:
-        shutil.rmtree(p, ignore_errors=True)
+        _remove_quietly(p)
         removed.append(p)
     return removed
 

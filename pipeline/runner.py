@@ -52,8 +52,13 @@ class RunResult:
 
 
 def artifact_dir(config: Config) -> Path:
-    """``<export.dir>/<name>``; a leading ``~`` is the home folder, as in the cache and input paths."""
-    return Path(os.path.expanduser(config.export.dir)) / config.name
+    """``<export.dir>/<name>``; a leading ``~`` is the home folder, as in the cache and input paths.
+
+    If ``<name>`` is a symbolic link (artifacts kept on another disk), the folder it
+    points to: the run publishes there, beside it, and the link stays.
+    """
+    folder = Path(os.path.expanduser(config.export.dir)) / config.name
+    return Path(os.path.realpath(folder)) if folder.is_symlink() else folder
 
 
 # --------------------------------------------------------------------------- stage inputs

@@ -1247,3 +1247,24 @@ def test_cli_unquoted_toml_date_for_a_string_says_to_quote_it(project):
     result = invoke("run", "-c", "run.toml", "--set", "name=2026-01-01")
     assert_one_line_error(result, 78, "--set name: The 'name' parameter must be a string. "
                                       "Got the TOML date or time 2026-01-01 (quote it for a string) instead.")
+
+
+# --------------------------------------------------------------------------- an artifact folder that is a symbolic link
+
+
+def test_cli_run_publishes_into_the_folder_a_linked_artifact_name_points_to(project):
+    (project / "disk" / "small").mkdir(parents=True)  # artifacts kept on another disk
+    (project / "artifacts").mkdir()
+    (project / "artifacts" / "small").symlink_to(project / "disk" / "small", target_is_directory=True)
+    for _ in range(2):  # the first run fills the empty folder, the second replaces it with a rebuilt one
+        result = invoke("run", "-c", "run.toml", "--force")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["artifacts"] == str(project / "disk" / "small")
+        assert (project / "artifacts" / "small").is_symlink()
+        assert json.loads((project / "disk" / "small" / "manifest.json").read_text())["input_dim"] == 6
+        assert sorted(p.name for p in (project / "artifacts").iterdir()) == ["small"]  # nothing left beside
+        assert sorted(p.name for p in (project / "disk").iterdir() if p.name.startswith(".small.")) in (
+            [], [".small.lock"])
+    rerun = invoke("run", "-c", "run.toml")
+    assert rerun.exit_code == 0 and set(json.loads(rerun.stdout)["stages"].values()) == {"skipped"}
+    assert invoke("neighbours", "the", "-a", "artifacts/small").exit_code == 0
