@@ -5,6 +5,11 @@ whole run. The kernel drops it when the process dies, even by SIGKILL, so a
 killed run never leaves a stale lock behind. The holder's pid is written into
 the file so that a refused run can say who holds it.
 
+An flock belongs to the open file, which a forked process shares: a helper
+process forked while the lock is held would keep it for as long as it lives.
+So a forked child closes its copies of the held locks' descriptors at once
+(``os.register_at_fork``), and the lock stays the parent's alone.
+
 :func:`folder_lock` is the waiting kind, for scratch folders such as the
 prepared training corpus that two runs of one name share.
 """
@@ -21,6 +26,21 @@ from pathlib import Path
 from pipeline.errors import LockHeldError, StorageError
 
 log = logging.getLogger(__name__)
+
+
+_held: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _close_held_in_child() -> None:
+    for fd in _held:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
 
 
 def lock_path(target: Path) -> Path:
@@ -45,6 +65,7 @@ def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
             f"cannot create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
         ) from None
     deadline = time.monotonic() + wait
+    _held.add(fd)
     try:
         while True:
             try:
@@ -63,6 +84,7 @@ def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)  # closing the descriptor releases the flock
 
 
@@ -86,6 +108,7 @@ def folder_lock(folder: Path):
     except OSError:
         yield
         return
+    _held.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -96,4 +119,5 @@ def folder_lock(folder: Path):
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -61,3 +63,60 @@ def test_sigkilled_holder_leaves_no_stale_lock(tmp_path):
     proc.wait()
     with run_lock(target):  # would raise LockHeldError if the lock outlived its holder
         assert lock_path(target).read_text().strip().isdigit()
+
+
+def _dead(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie no one reaped counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def _wait_dead(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _dead(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# A run that forks a helper while it holds the lock, prints the helper's pid, then is SIGKILLed.
+KILLED_WITH_A_HELPER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from pathlib import Path
+    from pipeline.lock import run_lock
+    from pipeline.sources.train import _TokenCounter
+    with run_lock(Path(sys.argv[1])):
+        if sys.argv[2] == "plain fork":
+            helper = os.fork()
+            if helper == 0:
+                time.sleep(30)
+                os._exit(0)
+        else:  # the corpus counter embpipe forks while preparing a large corpus
+            helper = _TokenCounter(two_processes=True).child.pid
+        print(helper, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("helper", ["plain fork", "corpus counter"])
+def test_a_killed_run_s_forked_helper_neither_keeps_the_lock_nor_outlives_it(tmp_path, helper):
+    target = tmp_path / "run"
+    # Popen, not run: the helper holds a copy of the pipe, so waiting for its end would wait for the helper.
+    with subprocess.Popen([sys.executable, "-c", KILLED_WITH_A_HELPER, str(target), helper],
+                          stdout=subprocess.PIPE, text=True) as proc:
+        pid = int(proc.stdout.readline())
+        assert proc.wait(timeout=60) == -9
+    try:
+        with run_lock(target, wait=5):  # the helper's copy of the lock's descriptor was closed at the fork
+            pass
+        if helper == "corpus counter":  # the kernel kills embpipe's own helpers with their parent
+            assert _wait_dead(pid)
+    finally:
+        if not _dead(pid):
+            os.kill(pid, signal.SIGKILL)

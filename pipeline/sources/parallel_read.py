@@ -9,11 +9,11 @@ off (the caller then reads the file in one process, which names the error).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
+import signal
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -44,6 +44,25 @@ def can_fork_a_helper(workers: int | None = None) -> bool:
     import multiprocessing  # here: a cached read imports this module but never forks (5 ms saved)
 
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def die_with_parent(parent: int) -> None:
+    """Call first in a forked helper: the kernel then kills it when ``parent`` dies (Linux).
+
+    A helper waits on a pipe to its parent; if the parent alone were killed
+    (SIGKILL, the OOM killer) the helper would wait forever, holding memory.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl (not Linux): the helper ends when its pipe closes
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:
@@ -107,11 +126,12 @@ def _read_text_parallel(
 
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    fd, part = tempfile.mkstemp(prefix="embpipe-rows-", suffix=".f32")
-    os.close(fd)
+    # The child's rows go to a file with no name (removed by the system with its last
+    # descriptor), so that no kill of either process can leave it behind.
+    part = tempfile.TemporaryFile(prefix="embpipe-rows-", suffix=".f32")
     child = ctx.Process(
         target=_read_second_half,
-        args=(send, path, fmt, keep, encoding, errors, dim, split, size, part),
+        args=(os.getpid(), receive, send, path, fmt, keep, encoding, errors, dim, split, size, part),
         name="embpipe-read",
         daemon=True,
     )
@@ -149,12 +169,13 @@ def _read_text_parallel(
         if child.is_alive():
             child.kill()
             child.join()
-        with contextlib.suppress(OSError):
-            os.remove(part)
+        part.close()
 
 
-def _read_second_half(send, path, fmt, keep, encoding, errors, dim, split, size, part) -> None:
+def _read_second_half(parent, receive, send, path, fmt, keep, encoding, errors, dim, split, size, part) -> None:
     """The forked child: scan bytes ``split``..``size``; kept rows to ``part``, the rest through ``send``."""
+    die_with_parent(parent)
+    receive.close()  # the parent's end
     try:
         rows = _Rows(path, keep, encoding, binary=False)
         rows.dim = dim
@@ -168,6 +189,7 @@ def _read_second_half(send, path, fmt, keep, encoding, errors, dim, split, size,
         rows.flush()
         words, matrix = rows.finish()
         matrix.tofile(part)
+        part.flush()
         send.send(("ok", {
             "words": list(words),
             "kept_lines": scan.kept_lines,
@@ -184,7 +206,7 @@ def _read_second_half(send, path, fmt, keep, encoding, errors, dim, split, size,
 
 
 def _merge_halves(
-    path: str | os.PathLike, scan: _TextScan, rows: _Rows, second: dict[str, Any], part: str
+    path: str | os.PathLike, scan: _TextScan, rows: _Rows, second: dict[str, Any], part: IO[bytes]
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], list[str]] | None:
     """Join the first half (``scan``/``rows``) and the child's half, as one sequential read would have."""
     dim = rows.dim
@@ -205,9 +227,9 @@ def _merge_halves(
     matrix = rows.matrix
     matrix.resize((n1 + n2, dim), refcheck=False)  # in place where the allocator can (no second copy)
     if n2:
+        part.seek(0)  # the child wrote through a copy of the same open file, which moved the shared offset
         if not any(later):
-            with open(part, "rb") as fh:
-                got = fh.readinto(memoryview(matrix[n1:]).cast("B"))
+            got = part.readinto(memoryview(matrix[n1:]).cast("B"))
             if got != n2 * dim * 4:
                 return None
         else:

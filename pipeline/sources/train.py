@@ -70,7 +70,7 @@ from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
 from pipeline.sources.files import describe_file, file_sha256, remove_path, write_atomic
-from pipeline.sources.parallel_read import can_fork_a_helper
+from pipeline.sources.parallel_read import can_fork_a_helper, die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -329,7 +329,8 @@ class _TokenCounter:
 
             ctx = multiprocessing.get_context("fork")
             receive, send = ctx.Pipe()
-            self.child = ctx.Process(target=_count_blocks, args=(receive,), name="embpipe-count", daemon=True)
+            self.child = ctx.Process(target=_count_blocks, args=(os.getpid(), receive, send), name="embpipe-count",
+                                     daemon=True)
             self.child.start()
             receive.close()
             self.send = send
@@ -385,8 +386,10 @@ class _TokenCounter:
         self._stop()
 
 
-def _count_blocks(conn) -> None:
+def _count_blocks(parent: int, conn, parents_end) -> None:
     """The forked counter: count each block received until an empty one, then send (token, count) pairs and sizes."""
+    die_with_parent(parent)
+    parents_end.close()
     counts: Counter[bytes] = Counter()
     sizes: list[int] = []
     while block := conn.recv_bytes():
