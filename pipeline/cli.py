@@ -9,8 +9,9 @@ stdout carries results only; progress and logs go to stderr.
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
+import signal
 import sys
 import time
 import traceback
@@ -25,6 +26,16 @@ log = logging.getLogger("pipeline")
 
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (what cron's kill, systemd and Kubernetes send to stop a job), raised like Ctrl-C's
+    KeyboardInterrupt so that every clean-up on the way out runs for it too."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated()
 
 
 # --------------------------------------------------------------------------- logging
@@ -80,6 +91,9 @@ class EmbpipeGroup(click.Group):
             if not _json_logs(ctx):
                 raise  # click prints the usage and the error
             _error(ctx, "usage error", exc.format_message(), exc.exit_code)
+        except _Terminated:
+            _error(ctx, "terminated", "stopped by SIGTERM; published artifacts are left as they were",
+                   EXIT_TERMINATED)
         except KeyboardInterrupt:  # not a bug: the shell's code for SIGINT, not 1 (click's "Aborted!")
             _error(ctx, "interrupted", "stopped by SIGINT (Ctrl-C); published artifacts are left as they were",
                    EXIT_INTERRUPTED)
@@ -423,6 +437,7 @@ def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     cli.main(args=argv, prog_name="embpipe")
 
 

@@ -258,7 +258,11 @@ def test_wait_nan_is_a_usage_error(project):
     assert result.exit_code == 2 and "not nan" in result.output
 
 
-def test_ctrl_c_exits_130_in_one_line_and_keeps_the_published_folder(tmp_path):
+@pytest.mark.parametrize("sent, code, message", [
+    (signal.SIGINT, 130, "embpipe: interrupted: stopped by SIGINT (Ctrl-C); published artifacts are left as they were"),
+    (signal.SIGTERM, 143, "embpipe: terminated: stopped by SIGTERM; published artifacts are left as they were"),
+], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_exits_in_one_line_and_keeps_the_published_folder(tmp_path, sent, code, message):
     common = ["--set", 'export.dir="out"', "--set", "vectors.train.workers=1", "--set", 'evaluate.analogies=""']
     first = subprocess.run([sys.executable, "-m", "pipeline", "run", *common, "--set", "vectors.train.epochs=1"],
                            capture_output=True, text=True, cwd=tmp_path)
@@ -269,13 +273,14 @@ def test_ctrl_c_exits_130_in_one_line_and_keeps_the_published_folder(tmp_path):
     for line in proc.stderr:  # interrupt it in the middle of training
         if "epoch 2/500" in line:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sent)  # SIGTERM: what cron's kill, systemd and Kubernetes send
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     lines = err.strip().splitlines()  # the epochs logged after the one read above, then the error
     assert out == "" and "Traceback" not in err and "Aborted" not in err
-    assert lines[-1] == "embpipe: interrupted: stopped by SIGINT (Ctrl-C); published artifacts are left as they were"
+    assert lines[-1] == message
     assert (tmp_path / "out" / "default" / "embeddings.npy").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".default.lock", "default"]  # no leftovers
 
 
 def test_build_refuses_an_empty_path_and_takes_an_upper_case_json_word_index(project):
