@@ -138,7 +138,7 @@ set_option = click.option(
 force_option = click.option(
     "--force", "-f", "force", multiple=True, is_flag=False, flag_value="all",
     type=click.Choice(["all", "vectors", "vocab", "align", "matrix", "evaluate"]),
-    help="Recompute a stage even if cached (repeatable); --force alone recomputes all.",
+    help="Recompute a stage, and every stage that uses it, even if cached (repeatable); --force alone: all.",
 )
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if value != value:  # FloatRange lets NaN through, and a deadline of NaN is never reached

@@ -406,8 +406,19 @@ def _report_readable(report: dict[str, Any]) -> bool:
                                                 for s in similarity)
 
 
-def _forced_stages(force: tuple[str, ...] | frozenset[str]) -> list[str]:
-    return list(STAGES) if "all" in force else [s for s in STAGES if s in force]
+def _forced_stages(config: Config, force: tuple[str, ...] | frozenset[str]) -> list[str]:
+    """The stages to recompute: those named, and every stage that uses one of them, directly or not.
+
+    A recomputed stage may come out different (training on several threads is not
+    bit-reproducible), so a stage built on it must not be taken from the cache.
+    """
+    if "all" in force:
+        return list(STAGES)
+    ups, forced = _upstream(config), set()
+    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):  # each after what it uses
+        if stage in force or any(u in forced for u in ups[stage]):
+            forced.add(stage)
+    return [s for s in STAGES if s in forced]
 
 
 def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -431,7 +442,7 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     no_record = "no earlier run of this name"
     if published.manifest is None and published.damage:
         no_record = f"no record of the earlier run: {published.damage}"
-    forced_stages = _forced_stages(force)
+    forced_stages, ups = _forced_stages(config, force), _upstream(config)
     up_to_date = published.up_to_date
     rows = []
     for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
@@ -439,6 +450,8 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
             action, why = "up to date", "published artifacts made from these inputs"
         elif stage in forced_stages:
             action, why = "run", "forced"
+            if stage not in force and "all" not in force:
+                why = f"uses a forced stage ({', '.join(u for u in ups[stage] if u in forced_stages)})"
         elif stage == "export":
             action = "run"
             if up_to_date:
@@ -505,8 +518,8 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
         cache_root = default_cache_dir(config.cache.dir)
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
         published = _published(target, fps["export"])
-        forced = frozenset(force)
-        if published.up_to_date and not _forced_stages(forced):
+        forced = frozenset(_forced_stages(config, force))
+        if published.up_to_date and not forced:
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})
             return RunResult(target, published.manifest, published.report, {s: "skipped" for s in STAGES})
         if published.damage:

@@ -217,6 +217,12 @@ def test_plan_says_what_run_then_does(project, monkeypatch):
     assert set(check().values()) == {"skipped"}
     forced = check("matrix")
     assert forced["matrix"] == "run" and forced["export"] == "run" and forced["vocab"] == "hit"
+    # A recomputed stage may come out different (threaded training): what is built on it is recomputed too.
+    forced = check("vectors")
+    assert {s for s, a in forced.items() if a == "run"} == {"vectors", "align", "matrix", "evaluate", "export"}
+    assert forced["vocab"] == "hit"
+    rows = {r["stage"]: r["why"] for r in plan(cfg(), force=("vectors",))}
+    assert rows["vectors"] == "forced" and rows["align"] == "uses a forced stage (vectors)"
     import shutil
 
     shutil.rmtree(project / "cache" / "stages")  # the README says the cache is safe to delete
