@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import file_sha256, remove_path, write_atomic
+from pipeline.sources.files import exchange_paths, file_sha256, remove_path, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,11 @@ class StageCache:
             )
             digests = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
             (tmp / DONE).write_text(json.dumps({"stage": stage, "fingerprint": fp, "sha256": digests}), encoding="utf-8")
-            remove_path(final)  # an old entry, or a file rename could not replace with a folder
-            os.rename(tmp, final)
+            if final.is_dir() and not final.is_symlink() and exchange_paths(tmp, final):
+                shutil.rmtree(tmp, ignore_errors=True)  # now the old entry, which a reader never saw half-deleted
+            else:
+                remove_path(final)  # an old entry, or a file rename could not replace with a folder
+                os.rename(tmp, final)
         except OSError as exc:  # a cache that cannot be written costs speed, never the run
             log.log(
                 logging.DEBUG if self.write_failed else logging.WARNING,

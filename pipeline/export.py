@@ -19,8 +19,6 @@ Artifact contract (the README repeats it):
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
@@ -35,7 +33,7 @@ import numpy as np
 
 from pipeline.errors import DataError, PipelineError, StorageError
 from pipeline.matrix import EmbeddingMatrix
-from pipeline.sources.files import file_sha256, remove_path
+from pipeline.sources.files import exchange_paths, file_sha256, remove_path
 
 log = logging.getLogger(__name__)
 
@@ -72,29 +70,6 @@ def _fsync_dir(path: Path) -> None:
 
 # --------------------------------------------------------------------------- atomic swap
 
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _renameat2_exchange() -> Callable[[Path, Path], bool] | None:
-    """Linux's atomic swap of two paths (``renameat2(RENAME_EXCHANGE)``), or None where unavailable."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    fn = getattr(libc, "renameat2", None)
-    if fn is None:
-        return None
-
-    def exchange(a: Path, b: Path) -> bool:
-        rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-        return rc == 0
-
-    return exchange
-
-
-_exchange = _renameat2_exchange()
-
 
 def publish_dir(new: Path, target: Path) -> None:
     """Make ``new`` appear at ``target``, replacing what was there, with no moment of a half folder.
@@ -107,7 +82,7 @@ def publish_dir(new: Path, target: Path) -> None:
     if target.exists() and not target.is_dir():
         raise StorageError("artifact path exists and is not a folder (expected a folder or nothing)", target)
     if target.exists():
-        if _exchange is not None and _exchange(new, target):
+        if exchange_paths(new, target):
             _remove_quietly(new)  # now holds the previous artifacts
             _fsync_dir(target.parent)
             return

@@ -65,6 +65,18 @@ def test_write_atomic_replaces_whole_or_leaves_everything_as_it_was(tmp_path):
     assert (blocked / "keep").read_bytes() == b"k"
 
 
+def test_exchange_paths_swaps_two_folders_in_one_step(tmp_path):
+    from pipeline.sources.files import exchange_paths
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("a")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "x").write_text("b")
+    assert exchange_paths(tmp_path / "a", tmp_path / "b")  # Linux: renameat2 is in this C library
+    assert [(tmp_path / n / "x").read_text() for n in "ab"] == ["b", "a"]
+    assert not exchange_paths(tmp_path / "a", tmp_path / "missing")  # refused: both must exist
+
+
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
@@ -119,6 +131,31 @@ def test_stage_round_trip(tmp_path):
     assert back.initialised == (1,)
     assert back.info == {"k": [1, 2]}
     assert cache.load("matrix", "other", EmbeddingMatrix) is None
+
+
+def test_replacing_an_entry_never_leaves_its_path_without_a_complete_entry(tmp_path, monkeypatch):
+    # A forced stage rewrites its entry while other runs may read it: deleting the old entry first
+    # showed them half an entry, which they took for damage and deleted (perhaps the new one).
+    import shutil
+
+    import pipeline.cache
+
+    cache = StageCache(tmp_path)
+    cache.save("matrix", "fp1", matrix())
+    entry = cache.entry("matrix", "fp1")
+    complete_while_removing, rmtree = [], shutil.rmtree
+
+    def watching_rmtree(path, *args, **kwargs):
+        rmtree(path, *args, **kwargs)
+        complete_while_removing.append((entry / "done.json").is_file() and (entry / "weights.npy").is_file())
+
+    monkeypatch.setattr(pipeline.cache.shutil, "rmtree", watching_rmtree)
+    second = matrix()
+    second.weights[2] += 1
+    cache.save("matrix", "fp1", second)
+    assert complete_while_removing == [True]  # once the old entry is removed, the new one is in its place
+    assert np.array_equal(cache.load("matrix", "fp1", EmbeddingMatrix).weights, second.weights)
+    assert sorted(p.name for p in entry.parent.iterdir()) == ["fp1"]
 
 
 def test_half_written_or_damaged_entry_is_never_used(tmp_path):

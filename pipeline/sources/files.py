@@ -9,6 +9,7 @@ file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -112,6 +113,32 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is unavailable.
+
+    A reader of ``b`` sees the old content or the new, never a moment with
+    neither nor a folder being deleted under it.
+    """
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@functools.cache
+def _renameat2():
+    try:
+        import ctypes
+
+        return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)  # the C library of this process
+    except OSError:
+        return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
