@@ -1096,23 +1096,29 @@ def test_framework_loaders_and_indexer_refuse_a_deep_manifest_with_a_data_error(
         assert info.value.path == str(published / "manifest.json")
 
 
+def published_for_nobody(folder: Path) -> None:
+    """A project in ``folder`` with its artifacts published, every file open to the unprivileged child."""
+    import pipeline.artifacts  # noqa: F401 - the unprivileged child cannot import
+    import pipeline.evaluate  # noqa: F401
+    import pipeline.indexer  # noqa: F401
+
+    open_to_all(make_project(folder))
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        assert invoke("run", "-c", "run.toml").exit_code == 0
+    finally:
+        os.chdir(cwd)
+    open_to_all(folder)
+
+
 @pytest.mark.parametrize("name, fragment", [
     ("manifest.json", "manifest.json: cannot read manifest: permission denied"),
     ("vocab.txt", "vocab.txt: cannot read file: permission denied"),
     ("oov.txt", "oov.txt: cannot read file: permission denied"),
 ])
 def test_cli_neighbours_on_an_unreadable_artifact_file_is_exit_74(warm, shared_dir, name, fragment):
-    import pipeline.artifacts  # noqa: F401 - the unprivileged child cannot import
-    import pipeline.evaluate  # noqa: F401
-
-    open_to_all(make_project(shared_dir))
-    cwd = os.getcwd()
-    os.chdir(shared_dir)
-    try:
-        assert invoke("run", "-c", "run.toml").exit_code == 0
-    finally:
-        os.chdir(cwd)
-    open_to_all(shared_dir)
+    published_for_nobody(shared_dir)
     (shared_dir / "artifacts" / "small" / name).chmod(0)
     result = unprivileged(cli_in(shared_dir, "neighbours", "the", "-a", "artifacts/small"))
     assert_one_line_error(result, 74, fragment)
@@ -1122,34 +1128,14 @@ def test_cli_neighbours_on_an_unreadable_artifact_file_is_exit_74(warm, shared_d
                                      ["evaluate", "artifacts/small", "-c", "run.toml"],
                                      ["check-vocab", "artifacts/small", "tokens.txt"]], ids=lambda c: c[0])
 def test_cli_unreadable_artifact_folder_is_exit_74_not_a_usage_error(warm, shared_dir, command):
-    import pipeline.artifacts  # noqa: F401 - the unprivileged child cannot import
-    import pipeline.evaluate  # noqa: F401
-    import pipeline.indexer  # noqa: F401
-
-    open_to_all(make_project(shared_dir))
-    cwd = os.getcwd()
-    os.chdir(shared_dir)
-    try:
-        assert invoke("run", "-c", "run.toml").exit_code == 0
-    finally:
-        os.chdir(cwd)
-    open_to_all(shared_dir)
+    published_for_nobody(shared_dir)
     (shared_dir / "artifacts" / "small").chmod(0)
     result = unprivileged(cli_in(shared_dir, *command))
     assert_one_line_error(result, 74, "artifacts/small/manifest.json: cannot read manifest: permission denied")
 
 
 def test_cli_check_vocab_with_an_unreadable_tokenizer_is_exit_74(warm, shared_dir):
-    import pipeline.indexer  # noqa: F401 - the unprivileged child cannot import
-
-    open_to_all(make_project(shared_dir))
-    cwd = os.getcwd()
-    os.chdir(shared_dir)
-    try:
-        assert invoke("run", "-c", "run.toml").exit_code == 0
-    finally:
-        os.chdir(cwd)
-    open_to_all(shared_dir)
+    published_for_nobody(shared_dir)
     (shared_dir / "tokens.txt").chmod(0)
     result = unprivileged(cli_in(shared_dir, "check-vocab", "artifacts/small", "tokens.txt"))
     assert_one_line_error(result, 74, "tokens.txt: cannot read file: permission denied")
