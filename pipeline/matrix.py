@@ -132,10 +132,12 @@ def build_matrix(
     )
     mean, std, no_statistics = _statistics(table)
     fallback = no_statistics and config.oov_init != "zeros" and bool(initialised)
+    why = "no matched rows" if len(table) == 0 else "one distinct matched vector"
     if fallback:
         log.warning(
-            "no vocabulary word matched a source vector: OOV rows use mean %s and std %s instead of the "
-            "matched rows' statistics",
+            "%s: OOV rows use mean %s and std %s instead of the matched rows' statistics",
+            "no vocabulary word matched a source vector" if len(table) == 0 else
+            "the matched words share one vector (a spread of one sample is 0: every OOV row would copy it)",
             FALLBACK_MEAN,
             FALLBACK_STD,
         )
@@ -147,7 +149,7 @@ def build_matrix(
         n_distinct_vectors=int(len(used)),
         n_initialised=len(initialised),
         n_zero_reserved=len(vocab.reserved - {vocab.padding_idx, vocab.oov_idx}),
-        fallback=f"no matched rows: mean {FALLBACK_MEAN}, std {FALLBACK_STD}" if fallback else None,
+        fallback=f"{why}: mean {FALLBACK_MEAN}, std {FALLBACK_STD}" if fallback else None,
     )
     return EmbeddingMatrix(
         weights=weights,
@@ -202,11 +204,13 @@ def oov_row(token: str, seed: int, oov_init: str, mean: np.ndarray, std: np.ndar
 def _statistics(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Per-dimension mean and (population) std of ``table``'s rows, in float64, and whether we fell back.
 
+    Fewer than two (distinct) rows say nothing of a spread: the fallback then.
+
     >>> _statistics(np.array([[0.0, 1.0], [2.0, 1.0]]))[:2]
     (array([1., 1.]), array([1., 0.]))
     """
     dim = table.shape[1]
-    if len(table) == 0:
+    if len(table) < 2:
         return np.full(dim, FALLBACK_MEAN), np.full(dim, FALLBACK_STD), True
     data = table.astype(np.float64)
     return data.mean(axis=0), data.std(axis=0), False

@@ -167,6 +167,19 @@ def test_no_matched_rows_falls_back(caplog):
     assert build(vocab, vectors, oov_init="zeros").info["fallback"] is None
 
 
+def test_one_distinct_matched_vector_falls_back_rather_than_copy_it_to_every_oov_row(caplog):
+    vocab = make_vocab(["the"] + [f"t{k}" for k in range(2000)])
+    vectors = make_vectors(["the"], [[1.0, 2.0, 3.0]])
+    with caplog.at_level(logging.WARNING, logger="pipeline.matrix"):
+        emb = build(vocab, vectors)
+    assert "share one vector" in caplog.text
+    assert emb.info["fallback"] == "one distinct matched vector: mean 0.0, std 0.1"
+    assert emb.weights[2].tolist() == [1.0, 2.0, 3.0]  # the matched row itself is kept
+    oov = np.delete(emb.weights, [0, 2], axis=0).astype(np.float64)
+    assert len(np.unique(oov, axis=0)) == len(oov)  # the std of one sample (0) made them all copies of row 2
+    np.testing.assert_allclose(oov.std(axis=0), 0.1, rtol=0.08)
+
+
 # --------------------------------------------------------------------------- output_dim
 
 
