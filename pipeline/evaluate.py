@@ -161,6 +161,14 @@ def _check_inputs(caller: str, words: Sequence[str], vectors: np.ndarray, **posi
     return vectors
 
 
+def _refuse_non_finite(vectors: np.ndarray, rows: np.ndarray) -> None:
+    """ValueError naming the first of ``rows`` whose vector holds NaN or inf: one would make every cosine NaN."""
+    rows = np.asarray(rows, dtype=np.int64)
+    bad = rows[~np.isfinite(vectors[rows]).all(axis=1)] if len(rows) else rows
+    if len(bad):
+        raise ValueError(f"row {int(bad.min())} of the vectors holds NaN or inf (expected finite numbers)")
+
+
 def _limit(n: int, restrict_vocab: int) -> int:
     """How many leading rows a search covers: ``restrict_vocab`` of ``n``, 0 meaning all."""
     return n if restrict_vocab == 0 else min(n, restrict_vocab)
@@ -175,8 +183,12 @@ class _Searched:
 
     @classmethod
     def of(cls, vectors: np.ndarray, n: int) -> _Searched:
+        """The first ``n`` rows; ValueError if one holds NaN or inf (its norm is not finite: a free test)."""
         rows = np.ascontiguousarray(vectors[:n])
-        return cls(rows, _safe_norms(rows))
+        norms = _safe_norms(rows)
+        suspects = np.flatnonzero(~np.isfinite(norms))  # or a finite row whose norm overflows float32
+        _refuse_non_finite(rows, suspects)
+        return cls(rows, norms)
 
     def cosines(self, directions: np.ndarray) -> np.ndarray:
         """(B, N) cosines of unit ``directions`` with every row: ``V @ q / |V|``, gensim's formula.
@@ -238,10 +250,13 @@ def nearest_neighbours(
     vectors = _check_inputs(
         "nearest_neighbours", words, vectors, top_k=top_k, restrict_vocab=restrict_vocab, batch_size=batch_size
     )
+    if isinstance(queries, str):
+        raise TypeError(f"queries must be a sequence of words, not one string: [{queries!r}]?")
     index = _first_rows(words, set(queries))
     found = list(dict.fromkeys(q for q in queries if q in index))
     searched = _Searched.of(vectors, _limit(len(words), restrict_vocab))
     rows = np.array([index[q] for q in found], dtype=np.int64)
+    _refuse_non_finite(vectors, rows)  # a query may lie beyond the searched rows
     directions = _query_direction(unit_normalise(vectors[rows]), 1.0)
     top, top_scores, rechecked = _nearest(searched, directions, rows, top_k, batch_size)
     logger.debug("neighbours: %d of %d queries had a near-tie and were recomputed one by one",
@@ -1021,6 +1036,7 @@ def evaluate_similarity(
     ids = vocab.lookup_all([w for w1, w2, _ in pairs for w in (w1, w2)]).reshape(-1, 2)
     gold = np.array([s for _, _, s in pairs], dtype=np.float64)
     known = (ids >= 0).all(axis=1)
+    _refuse_non_finite(vectors, np.unique(ids[known]))
     model = _pair_cosines(vectors[ids[known, 0]], vectors[ids[known, 1]])
     gold = gold[known]
 

@@ -783,3 +783,37 @@ def test_damaged_gzip_evaluation_file_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="cannot decompress") as info:
         list(ev._read_lines(path, "strict"))
     assert info.value.exit_code == 65
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_vector_holding_nan_or_inf_is_refused_naming_its_row(lee, bad, tmp_path):
+    # One such row, even one never queried, made every cosine NaN: empty neighbour lists,
+    # analogy accuracy 0, similarity pairs scored as cosine 0.
+    words, vectors, _ = lee
+    damaged = vectors.copy()
+    last = len(words) - 1
+    damaged[last, 3] = bad
+    message = f"row {last} of the vectors holds NaN or inf"
+    with pytest.raises(ValueError, match=message):
+        nearest_neighbours(words, damaged, ["the"], top_k=3)
+    with pytest.raises(ValueError, match=message):
+        evaluate_analogies(words, damaged, QUESTIONS, restrict_vocab=0)
+    pairs_row = words.index("police")
+    damaged[last, 3] = vectors[last, 3]
+    damaged[pairs_row, 0] = bad
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("government\tpolice\t5\nman\twoman\t8\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"row {pairs_row} of the vectors holds NaN or inf"):
+        evaluate_similarity(words, damaged, pairs)
+    with pytest.raises(ValueError, match=f"row {pairs_row} "):  # a query beyond the searched rows
+        nearest_neighbours(words, damaged, ["police"], top_k=3, restrict_vocab=1)
+    # a finite vector whose norm overflows float32 is not refused (gensim computes the same norm)
+    huge = vectors.copy()
+    huge[last] = 1e30
+    assert len(nearest_neighbours(words, huge, ["the"], top_k=3)["the"]) == 3
+
+
+def test_nearest_neighbours_refuses_one_string_for_its_queries(lee):
+    words, vectors, _ = lee
+    with pytest.raises(TypeError, match=r"not one string: \['police'\]\?"):
+        nearest_neighbours(words, vectors, "police")
