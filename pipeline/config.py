@@ -196,6 +196,8 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     >>> load_config(None, ["matrix.oov_init=zeros"]).matrix.oov_init
     'zeros'
     """
+    if isinstance(overrides, str):
+        raise TypeError(f"overrides must be a list of 'section.key=value' strings, not one string: [{overrides!r}]?")
     if path is None:
         text, where, base_dir = default_config_text(), "<embedded default>", Path.cwd()
     else:

@@ -163,6 +163,7 @@ def read_token_file(
 
     >>> # file "the\\t10\\ncat\\t3\\n"  ->  tokens ('[PAD]', '[UNK]', 'the', 'cat'), counts (None, None, 10, 3)
     """
+    _check_layout(max_size, padding_token, oov_token)
     info = describe_file(path)
     lines = _split_lines(_read_text(path, encoding, encoding_errors))
     reserved_tokens = {padding_token, oov_token}
@@ -320,6 +321,7 @@ def read_word_index(
 
     >>> # file '{"the": 1, "cat": 3}'  ->  tokens ('[PAD]', 'the', '[unused2]', 'cat', '[UNK]'), oov_idx 4
     """
+    _check_layout(max_size, padding_token, oov_token)
     info = describe_file(path)
     data = _parse_json(_read_text(path, encoding, encoding_errors), path, "the file")
     if isinstance(data, dict) and _is_tokenizer(data):
@@ -524,6 +526,9 @@ def count_corpus(
 
     >>> # corpus "b a b\\nc b a"  ->  tokens ('[PAD]', '[UNK]', 'b', 'a', 'c'), counts (None, None, 3, 2, 1)
     """
+    if isinstance(files, (str, os.PathLike)):
+        raise TypeError(f"files must be a list of corpus files, not one path: [{str(files)!r}]?")
+    _check_layout(max_size, padding_token, oov_token)
     from pipeline.sources.corpus import count_tokens
 
     paths = [Path(f) for f in files]
@@ -563,6 +568,14 @@ def count_corpus(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_layout(max_size: int | None, padding_token: str, oov_token: str) -> None:
+    """The readers' own arguments, checked as load_config checks a config's: ConfigError naming the key."""
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+        raise ConfigError(f"The 'vocab.max_size' parameter must be an integer >= 1 (None: no limit). "
+                          f"Got {max_size!r} instead.")
+    check_reserved_tokens(VocabConfig(padding_token=padding_token, oov_token=oov_token))
 
 
 def _standard_layout(

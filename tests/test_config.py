@@ -244,3 +244,8 @@ def test_export_dir_under_home_is_expanded(monkeypatch, tmp_path):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     assert artifact_dir(load_config(None, ['export.dir="~/emb"'])) == tmp_path / "emb" / "default"
+
+
+def test_load_config_refuses_one_string_for_its_list_of_overrides():
+    with pytest.raises(TypeError, match=r"not one string: \['name=x'\]\?"):
+        load_config(None, "name=x")  # it was read letter by letter: "--set 'n': expected section.key=value"

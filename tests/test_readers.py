@@ -1030,3 +1030,13 @@ def test_word2vec_binary_with_a_wrong_header_dimension_says_so(tmp_path, wrong_d
         read_vectors(path, "word2vec-binary")
     path.write_bytes(good)  # the same rows with the right header read back exactly
     assert np.array_equal(read_vectors(path, "word2vec-binary").matrix, rows)
+
+
+def test_an_int_path_is_refused_and_the_callers_file_stays_open():
+    from gensim.test.utils import datapath as gensim_datapath
+
+    # open() takes an int for a file descriptor: reading "3" used to close the caller's file 3
+    with open(gensim_datapath("test_glove.txt"), "rb") as fh:
+        with pytest.raises(TypeError, match="a path must be a str or os.PathLike, not int"):
+            read_vectors(fh.fileno())
+        assert fh.read(4) == b"the "

@@ -408,3 +408,37 @@ def test_build_vocabulary_config_errors(tmp_path):
         build_vocabulary(VocabConfig(source="corpus"), base_dir=tmp_path)
     with pytest.raises(ConfigError, match="must differ"):
         build_vocabulary(VocabConfig(padding_token="x", oov_token="x"), base_dir=tmp_path, corpus=["c"])
+
+
+@pytest.mark.parametrize("max_size", [0, -1, 2.5, True])
+def test_readers_refuse_a_max_size_below_one(tmp_path, max_size):
+    # -1 silently dropped the last word, 0 kept only the reserved rows (and meant "no limit" to read_word_index)
+    tokens = write(tmp_path, "t.txt", "the\ncat\ndog\n")
+    index = write(tmp_path, "wi.json", json.dumps({"the": 1, "cat": 2}))
+    corpus = write(tmp_path, "c.txt", "the cat dog\n")
+    for read in (lambda: read_token_file(tokens, max_size=max_size), lambda: read_word_index(index, max_size=max_size),
+                 lambda: count_corpus([corpus], max_size=max_size)):
+        with pytest.raises(ConfigError, match=r"'vocab.max_size' parameter must be an integer >= 1"):
+            read()
+
+
+@pytest.mark.parametrize("reserved, message", [
+    ({"padding_token": "X", "oov_token": "X"}, "must differ"),
+    ({"padding_token": ""}, "'vocab.padding_token' parameter must be a non-empty token"),
+    ({"oov_token": "a\nb"}, "'vocab.oov_token' parameter must be a non-empty token without line breaks"),
+])
+def test_readers_check_the_reserved_tokens_as_the_config_does(tmp_path, reserved, message):
+    tokens = write(tmp_path, "t.txt", "the\ncat\n")
+    index = write(tmp_path, "wi.json", json.dumps({"the": 1, "cat": 2}))
+    corpus = write(tmp_path, "c.txt", "the cat\n")
+    for read in (lambda: read_token_file(tokens, **reserved), lambda: read_word_index(index, **reserved),
+                 lambda: count_corpus([corpus], **reserved)):
+        with pytest.raises(ConfigError, match=message):
+            read()
+
+
+def test_count_corpus_refuses_one_path_for_its_list_of_files(tmp_path):
+    corpus = write(tmp_path, "corp.txt", "the cat\n")
+    for one in (str(corpus), corpus):
+        with pytest.raises(TypeError, match=r"not one path: \['.*corp.txt'\]\?"):
+            count_corpus(one)

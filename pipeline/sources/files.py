@@ -30,7 +30,10 @@ _BZIP2_BLOCK_MAGICS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 def _refuse_special(path: str | os.PathLike) -> None:
     """StorageError for a pipe, socket or device, before it is opened: opening a pipe waits for a
     writer, /dev/zero would be hashed forever, and every input is read twice (hashed, then parsed).
-    A missing file or a folder is left to ``open``, whose error says so."""
+    A missing file or a folder is left to ``open``, whose error says so. An int is refused too:
+    ``open`` would take it for a file descriptor, and close the caller's file when done."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a path must be a str or os.PathLike, not {type(path).__name__}: {path!r}")
     try:
         mode = os.stat(path).st_mode
     except OSError:
