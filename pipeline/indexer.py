@@ -349,8 +349,9 @@ class Indexer:
                     raise DataError(f"word_index entry {word!r}: {idx!r} is not an integer id >= 0")
                 ids[str(word)] = int(idx)
             oov_id = ids.pop(self.oov_token, None)
-            if ids.get(self.padding_token) == self.padding_idx:
-                del ids[self.padding_token]
+            # The padding token and this vocabulary's gap placeholders at their own rows are not words
+            # (as in a vocab.txt read line by line): the inverse of id_to_token reads as no drift.
+            ids = {w: i for w, i in ids.items() if not (i in self.reserved and self._token_at(i) == w)}
             return ids, oov_id, "<word_index>"
         if isinstance(source, (str, os.PathLike)):
             return self._read_tokenizer_file(Path(source))
@@ -386,9 +387,12 @@ class Indexer:
                 continue
             if tok == self.oov_token and oov_id is None:
                 oov_id = i
-            elif not (i in self.reserved and i < len(self.tokens) and self.tokens[i] == tok):
+            elif not (i in self.reserved and self._token_at(i) == tok):
                 ids.setdefault(tok, i)
         return ids, oov_id
+
+    def _token_at(self, row: int) -> str | None:
+        return self.tokens[row] if row < len(self.tokens) else None
 
     def _token_list_ids(self, tokens: Sequence[str]) -> tuple[dict[str, int], int]:
         """Rows of a token list under the token-file rules (see :meth:`check_word_index`), and its OOV id.

@@ -319,3 +319,14 @@ def test_the_token_file_an_artifact_was_built_from_is_no_drift_even_with_pad_and
     source.write_text("[PAD]\n[UNK]\n" + "".join(f"{w}\t{9 - i}\n" for i, w in enumerate(WORDS)), encoding="utf-8")
     assert check_vocab(folder, source).ok
     assert check_vocab(folder, folder / "vocab.txt").ok
+
+
+def test_a_mapping_of_the_vocabularys_own_rows_reads_as_no_drift_placeholders_included():
+    # a word_index vocabulary with a gap: row 3 is a placeholder, not a word
+    ix = Indexer(("[PAD]", "[UNK]", "a", "[unused3]", "b"), reserved=frozenset({0, 1, 3}))
+    inverse = {token: i for i, token in enumerate(ix.id_to_token)}
+    drift = ix.check_word_index(inverse)
+    assert drift.ok, drift.summary()  # the placeholder at its own row used to count as an appeared word
+    moved = ix.check_word_index({**inverse, "[unused3]": 4, "b": 3})
+    assert [(e.token, e.id) for e in moved.appeared] == [("[unused3]", 4)]  # not at its row: not ours
+    assert [(m.token, m.row, m.new_id) for m in moved.moved] == [("b", 4, 3)]
