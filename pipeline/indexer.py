@@ -244,6 +244,8 @@ class Indexer:
         """
         out = []
         for i in ids:
+            if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+                raise TypeError(f"ids must be integers; got {i!r}")
             i = int(i)
             if skip_padding and i == self.padding_idx:
                 continue
@@ -281,6 +283,10 @@ class Indexer:
                 raise ValueError(f"The '{name}' parameter of encode_batch must be 'pre' or 'post'. Got {value!r} instead.")
         if length is not None and (isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0):
             raise ValueError(f"The 'length' parameter of encode_batch must be an int >= 0 or None. Got {length!r} instead.")
+        kind = np.dtype(dtype)
+        if kind.kind not in "iu" or np.iinfo(kind).max < len(self.tokens) - 1:
+            raise ValueError(f"The 'dtype' parameter of encode_batch must be an integer type that holds id "
+                             f"{len(self.tokens) - 1}. Got {kind} instead.")
         seqs = [self.encode(tokens) for tokens in batch]
         width = int(length) if length is not None else max((len(s) for s in seqs), default=0)
         out = np.full((len(seqs), width), self.padding_idx, dtype=dtype)

@@ -330,3 +330,15 @@ def test_a_mapping_of_the_vocabularys_own_rows_reads_as_no_drift_placeholders_in
     moved = ix.check_word_index({**inverse, "[unused3]": 4, "b": 3})
     assert [(e.token, e.id) for e in moved.appeared] == [("[unused3]", 4)]  # not at its row: not ours
     assert [(m.token, m.row, m.new_id) for m in moved.moved] == [("b", 4, 3)]
+
+
+def test_encode_batch_refuses_a_dtype_that_cannot_hold_every_id_and_decode_refuses_non_integers():
+    ix = Indexer(("[PAD]", "[UNK]", *(f"w{i}" for i in range(300))))
+    for dtype in (np.float16, np.int8, np.uint8):  # float16 gave id 300 for 301: silently wrong
+        with pytest.raises(ValueError, match="must be an integer type that holds id 301"):
+            ix.encode_batch([["w299"]], dtype=dtype)
+    assert ix.encode_batch([["w299"]], dtype=np.int16).tolist() == [[301]]
+    for bad in (2.7, "2", True):  # 2.7 was read as 2
+        with pytest.raises(TypeError, match="ids must be integers"):
+            ix.decode([bad])
+    assert ix.decode([np.int64(2), 3]) == ["w0", "w1"]
