@@ -502,7 +502,11 @@ def default_probes(
     >>> default_probes(["the", ",", "of", "said", "1990", "police", "Iraq", "a", "government"], n=4)
     ['the', 'said', 'police', 'Iraq']
     """
-    order = range(len(words)) if counts is None else np.argsort(-np.asarray(counts), kind="stable")
+    if counts is not None and len(counts) != len(words):
+        raise ValueError(f"expected one count per word ({len(words)}); got {len(counts)}")
+    # A word without a count (None, as Vocabulary.counts holds for reserved rows) comes last.
+    order = range(len(words)) if counts is None else np.argsort(
+        -np.array([-1 if c is None else c for c in counts], dtype=np.float64), kind="stable")
     probes: list[str] = []
     for i in order:
         w = words[i]
@@ -774,6 +778,8 @@ def _answer_analogies(
     a, b, c = ids[:, 0], ids[:, 1], ids[:, 2]
     cosadd = np.empty(len(ids), dtype=np.int64)
     cosmul = np.empty(len(ids), dtype=np.int64)
+    if not (isinstance(cosmul_epsilon, (int, float)) and 0 < cosmul_epsilon < math.inf):
+        raise ValueError(f"The 'cosmul_epsilon' parameter must be a number > 0. Got {cosmul_epsilon!r} instead.")
     epsilon = np.float32(cosmul_epsilon)
     rechecked = 0
     for group in _word_groups(ids[:, :3], batch_size):

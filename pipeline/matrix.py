@@ -84,6 +84,9 @@ def build_matrix(
     >>> # vocab [PAD] [UNK] cat dog, source cat=[1, 2]; oov_init="zeros"  ->
     >>> # weights [[0, 0], [0, 0], [1, 2], [0, 0]], initialised (1, 3)
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        # 42.0 would seed other rows than 42: each OOV row is seeded from the seed's text and its token
+        raise ConfigError(f"The 'seed' parameter must be an integer from 0 to 2**63 - 1. Got {seed!r} instead.")
     n = len(vocab.tokens)
     if len(alignment.source_index) != n:
         raise ValueError(

@@ -394,6 +394,9 @@ def read_word_index(
     truncated = len(by_index) - len(kept)
     if all(w in (tokenizer_oov, oov_token) for w in kept.values()):  # padding and OOV rows alone: no use
         words = [i for i, w in by_index.items() if w not in (tokenizer_oov, oov_token)]
+        if limit is None:
+            raise DataError("no words: the file holds only the OOV token (expected an object of word: "
+                            "integer index with words besides it)", path)
         what = "vocab.max_size" if limit == max_size else "the tokenizer's num_words"
         raise DataError(
             f"no word has an index below {limit} ({what}) (expected a limit above the smallest word index"

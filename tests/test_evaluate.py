@@ -817,3 +817,18 @@ def test_nearest_neighbours_refuses_one_string_for_its_queries(lee):
     words, vectors, _ = lee
     with pytest.raises(TypeError, match=r"not one string: \['police'\]\?"):
         nearest_neighbours(words, vectors, "police")
+
+
+def test_default_probes_take_counts_with_gaps_and_refuse_a_wrong_length():
+    words = ["[PAD]", "[UNK]", "police", "government", "said"]
+    # Vocabulary.counts holds None for reserved rows: it raised "bad operand type for unary -"
+    assert default_probes(words, [None, None, 2, 9, 5], n=2) == ["government", "said"]
+    with pytest.raises(ValueError, match=r"one count per word \(5\); got 2"):
+        default_probes(words, [1, 2])
+
+
+@pytest.mark.parametrize("epsilon", [0, -1, float("nan"), float("inf"), "1e-3"])
+def test_evaluate_analogies_refuses_a_cosmul_epsilon_that_is_not_positive(lee, tiny_questions, epsilon):
+    words, vectors, _ = lee
+    with pytest.raises(ValueError, match="'cosmul_epsilon' parameter must be a number > 0"):
+        evaluate_analogies(words, vectors, tiny_questions, cosmul_epsilon=epsilon)

@@ -257,3 +257,12 @@ def test_vectors_words_and_rows_must_agree():
 def test_a_negative_output_dim_is_a_config_error_not_sklearns():
     with pytest.raises(ConfigError, match=r"'matrix.output_dim' parameter must be .* Got -1 instead"):
         build(make_vocab(["a"]), make_vectors(["a", "b"], [[1, 2], [3, 4]]), output_dim=-1)
+
+
+@pytest.mark.parametrize("seed", [42.0, "42", None, -1, 2**63, True])
+def test_build_matrix_refuses_a_seed_that_is_not_the_configs_integer(seed):
+    # 42.0 seeded other OOV rows than 42 (the seed's text goes into each row's generator)
+    vocab = make_vocab(["a", "b"])
+    vectors = make_vectors(["a"], [[1.0, 2.0, 3.0]])
+    with pytest.raises(ConfigError, match="'seed' parameter must be an integer from 0 to 2\\*\\*63 - 1"):
+        build_matrix(vocab, align(vocab, vectors, AlignConfig()), vectors, MatrixConfig(), seed=seed)

@@ -442,3 +442,10 @@ def test_count_corpus_refuses_one_path_for_its_list_of_files(tmp_path):
     for one in (str(corpus), corpus):
         with pytest.raises(TypeError, match=r"not one path: \['.*corp.txt'\]\?"):
             count_corpus(one)
+
+
+def test_word_index_holding_only_the_oov_token_says_so(tmp_path):
+    path = write(tmp_path, "wi.json", json.dumps({"[UNK]": 1}))
+    with pytest.raises(DataError, match=r"no words: the file holds only the OOV token") as info:
+        read_word_index(path)  # it said "no word has an index below None (vocab.max_size)"
+    assert "None" not in str(info.value)
