@@ -98,6 +98,8 @@ def build_matrix(
             f"Got {config.oov_init!r} instead."
         )
     source_dim = vectors.dim
+    if source_dim < 1:
+        raise DataError(f"the source vectors have {source_dim} dimensions (expected vectors of 1 or more numbers)")
     output_dim = config.output_dim or source_dim
     if not 0 < output_dim <= source_dim:
         raise ConfigError(

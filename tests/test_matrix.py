@@ -266,3 +266,10 @@ def test_build_matrix_refuses_a_seed_that_is_not_the_configs_integer(seed):
     vectors = make_vectors(["a"], [[1.0, 2.0, 3.0]])
     with pytest.raises(ConfigError, match="'seed' parameter must be an integer from 0 to 2\\*\\*63 - 1"):
         build_matrix(vocab, align(vocab, vectors, AlignConfig()), vectors, MatrixConfig(), seed=seed)
+
+
+def test_vectors_of_no_dimensions_are_a_data_error_not_the_output_dims_fault():
+    vocab = make_vocab(["a"])
+    vectors = Vectors(("a",), np.zeros((1, 0), dtype=np.float32))
+    with pytest.raises(DataError, match="the source vectors have 0 dimensions"):
+        build_matrix(vocab, align(vocab, vectors, AlignConfig()), vectors, MatrixConfig(), seed=1)
