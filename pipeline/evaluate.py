@@ -164,7 +164,7 @@ def _check_inputs(caller: str, words: Sequence[str], vectors: np.ndarray, **posi
 def _refuse_non_finite(vectors: np.ndarray, rows: np.ndarray) -> None:
     """ValueError naming the first of ``rows`` whose vector holds NaN or inf: one would make every cosine NaN."""
     rows = np.asarray(rows, dtype=np.int64)
-    bad = rows[~np.isfinite(vectors[rows]).all(axis=1)] if len(rows) else rows
+    bad = rows[~np.isfinite(vectors[rows]).all(axis=1)]
     if len(bad):
         raise ValueError(f"row {int(bad.min())} of the vectors holds NaN or inf (expected finite numbers)")
 
@@ -766,6 +766,9 @@ def _answer_analogies(
     vectors = _check_inputs(
         "evaluate_analogies", words, vectors, restrict_vocab=restrict_vocab, batch_size=batch_size
     )
+    if isinstance(cosmul_epsilon, bool) or not isinstance(cosmul_epsilon, (int, float, np.floating)) \
+            or not 0 < cosmul_epsilon < math.inf:
+        raise ValueError(f"The 'cosmul_epsilon' parameter must be a number > 0. Got {cosmul_epsilon!r} instead.")
     path = Path(path)
     parsed = _read_analogies(path, encoding_errors)
     n = _limit(len(words), restrict_vocab)
@@ -778,8 +781,6 @@ def _answer_analogies(
     a, b, c = ids[:, 0], ids[:, 1], ids[:, 2]
     cosadd = np.empty(len(ids), dtype=np.int64)
     cosmul = np.empty(len(ids), dtype=np.int64)
-    if not (isinstance(cosmul_epsilon, (int, float)) and 0 < cosmul_epsilon < math.inf):
-        raise ValueError(f"The 'cosmul_epsilon' parameter must be a number > 0. Got {cosmul_epsilon!r} instead.")
     epsilon = np.float32(cosmul_epsilon)
     rechecked = 0
     for group in _word_groups(ids[:, :3], batch_size):

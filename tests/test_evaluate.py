@@ -836,3 +836,8 @@ def test_evaluate_analogies_refuses_a_cosmul_epsilon_that_is_not_positive(lee, t
     words, vectors, _ = lee
     with pytest.raises(ValueError, match="'cosmul_epsilon' parameter must be a number > 0"):
         evaluate_analogies(words, vectors, tiny_questions, cosmul_epsilon=epsilon)
+    missing = tiny_questions.with_name("missing.txt")  # checked before the file is read
+    with pytest.raises(ValueError, match="'cosmul_epsilon' parameter must be a number > 0"):
+        evaluate_analogies(words, vectors, missing, cosmul_epsilon=epsilon)
+    assert evaluate_analogies(words, vectors, tiny_questions, cosmul_epsilon=np.float32(1e-3)) == \
+        evaluate_analogies(words, vectors, tiny_questions)  # a numpy float is a number too
