@@ -137,15 +137,14 @@ def build_matrix(
     )
     mean, std, no_statistics = _statistics(table)
     fallback = no_statistics and config.oov_init != "zeros" and bool(initialised)
-    why = "no matched rows" if len(table) == 0 else "one distinct matched vector"
+    if len(table) == 0:
+        why, explained = "no matched rows", "no vocabulary word matched a source vector"
+    else:
+        why = "one distinct matched vector"
+        explained = "the matched words share one vector (a spread of one sample is 0: every OOV row would copy it)"
     if fallback:
-        log.warning(
-            "%s: OOV rows use mean %s and std %s instead of the matched rows' statistics",
-            "no vocabulary word matched a source vector" if len(table) == 0 else
-            "the matched words share one vector (a spread of one sample is 0: every OOV row would copy it)",
-            FALLBACK_MEAN,
-            FALLBACK_STD,
-        )
+        log.warning("%s: OOV rows use mean %s and std %s instead of the matched rows' statistics",
+                    explained, FALLBACK_MEAN, FALLBACK_STD)
     for i in initialised:
         weights[i] = oov_row(vocab.tokens[i], seed, config.oov_init, mean, std)
 

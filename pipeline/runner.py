@@ -37,6 +37,7 @@ from pipeline.errors import GateError, PipelineError
 log = logging.getLogger(__name__)
 
 STAGES = ("vectors", "vocab", "align", "matrix", "evaluate", "export")
+_IN_ORDER = ("vocab", "vectors", "align", "matrix", "evaluate", "export")  # each after the stages it uses
 # Bump a stage's number when its logic changes: every cached result of it, and downstream, is then stale.
 STAGE_VERSIONS = {"vectors": 1, "vocab": 2, "align": 1, "matrix": 1, "evaluate": 1, "export": 1}
 
@@ -129,7 +130,7 @@ def stage_fingerprints(config: Config, cache_root: Path | None) -> tuple[dict[st
     ups = _upstream(config)
     fps: dict[str, str] = {}
     parts: dict[str, dict] = {}
-    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
+    for stage in _IN_ORDER:
         p = {
             "upstream": {u: fps[u] for u in ups[stage]},
             "version": STAGE_VERSIONS[stage],
@@ -415,7 +416,7 @@ def _forced_stages(config: Config, force: tuple[str, ...] | frozenset[str]) -> l
     if "all" in force:
         return list(STAGES)
     ups, forced = _upstream(config), set()
-    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):  # each after what it uses
+    for stage in _IN_ORDER:
         if stage in force or any(u in forced for u in ups[stage]):
             forced.add(stage)
     return [s for s in STAGES if s in forced]
@@ -445,7 +446,7 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     forced_stages, ups = _forced_stages(config, force), _upstream(config)
     up_to_date = published.up_to_date
     rows = []
-    for stage in ("vocab", "vectors", "align", "matrix", "evaluate", "export"):
+    for stage in _IN_ORDER:
         if up_to_date and not forced_stages:
             action, why = "up to date", "published artifacts made from these inputs"
         elif stage in forced_stages:

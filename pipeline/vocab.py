@@ -249,9 +249,6 @@ def _parse_token_line(line: str, path: str | os.PathLike, lineno: int) -> tuple[
         ) from None
 
 
-# --------------------------------------------------------------------------- source = "word_index"
-
-
 def token_file_text(vocab: Vocabulary, path: str | os.PathLike) -> str:
     """The vocabulary's word rows as a token file, in row order: ``token<TAB>count``, or ``token`` with no count.
 
@@ -282,6 +279,9 @@ def _reads_back(line: str, token: str, count: int | None) -> bool:
         return _parse_token_line(line, "", 1) == (token, count)
     except DataError:  # a tab followed by what is not a count
         return False
+
+
+# --------------------------------------------------------------------------- source = "word_index"
 
 
 def read_word_index(
