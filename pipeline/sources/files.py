@@ -124,7 +124,7 @@ def exchange_paths(a: Path, b: Path) -> bool:
     A reader of ``b`` sees the old content or the new, never a moment with
     neither nor a folder being deleted under it.
     """
-    renameat2 = _renameat2()
+    renameat2 = libc_function("renameat2")
     if renameat2 is None:
         return False
     return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
@@ -135,11 +135,12 @@ _AT_FDCWD = -100
 
 
 @functools.cache
-def _renameat2():
+def libc_function(name: str) -> Any:
+    """The C library's function ``name`` (of this process, no search for the library), or None where it has none."""
     try:
-        import ctypes
+        import ctypes  # here: only a swap or a forked helper needs it
 
-        return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)  # the C library of this process
+        return getattr(ctypes.CDLL(None, use_errno=True), name, None)
     except OSError:
         return None
 

@@ -18,7 +18,7 @@ from typing import IO, Any
 import numpy as np
 
 from pipeline.errors import PipelineError
-from pipeline.sources.files import compression_of
+from pipeline.sources.files import compression_of, libc_function
 from pipeline.sources.rows import _DUPLICATE_EXAMPLES, _Rows
 from pipeline.sources.sniff import _BOM, _DETECT_LINE_BYTES, _HEADER_FORMATS, _header_numbers
 from pipeline.sources.text_scan import _line_chunks, _TextScan
@@ -52,12 +52,9 @@ def die_with_parent(parent: int) -> None:
     A helper waits on a pipe to its parent; if the parent alone were killed
     (SIGKILL, the OOM killer) the helper would wait forever, holding memory.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl (not Linux): the helper ends when its pipe closes
-        pass
+    prctl = libc_function("prctl")
+    if prctl is not None:  # None: not Linux; the helper ends when its pipe closes
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
