@@ -8,6 +8,7 @@ stdout carries results only; progress and logs go to stderr.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -15,7 +16,9 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -27,6 +30,7 @@ log = logging.getLogger("pipeline")
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a command the reader of its output left (`| head`) ends with
 
 
 class _Terminated(KeyboardInterrupt):
@@ -97,6 +101,14 @@ class EmbpipeGroup(click.Group):
         except KeyboardInterrupt:  # not a bug: the shell's code for SIGINT, not 1 (click's "Aborted!")
             _error(ctx, "interrupted", "stopped by SIGINT (Ctrl-C); published artifacts are left as they were",
                    EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of stdout left early (`embpipe neighbours king | head -1`): stop quietly,
+            # as a command killed by SIGPIPE does, and point stdout at /dev/null so that Python's
+            # flush at exit does not complain about the pipe too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # a bug: say so in one line, the traceback only with -v
@@ -165,26 +177,49 @@ def _abs(path: str) -> str:
     return json.dumps(str(Path(path).resolve()), ensure_ascii=False)  # TOML takes no \ud83d-style pairs
 
 
-def _write_out(out: Path, what: str, write) -> None:
-    """``write(tmp)`` into a temporary file beside ``out``, then rename it over ``out``: never half a file.
+def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
+    """``write(stream)`` to ``--out``; True when that was stdout (the summary then goes to stderr).
 
-    A symbolic link is followed: the file it names is replaced and the link stays. A target that
-    is not a regular file (``/dev/stdout``, a named pipe) is written to directly: renaming a file
-    over it would replace the device or pipe itself.
+    ``-``, or a name for the file stdout already is (``/dev/stdout``, even when the shell
+    sent it to a file), is written to stdout itself. A regular file is written as a
+    temporary file beside it, renamed over it once complete: never half a file. A
+    symbolic link is followed: the file it names is replaced and the link stays. Any
+    other target (a named pipe, a device) is written to directly: renaming a file over
+    it would replace the pipe or device itself.
     """
+    if _is_stdout(out):
+        sys.stdout.flush()
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()  # a reader that left (`| head`) is a BrokenPipeError here, not at exit
+        return True
+    special = out.exists() and not out.is_file()
     try:
-        if out.exists() and not out.is_file():
-            write(out)
-            return
+        if special:
+            with open(out, "wb") as fh:
+                write(fh)
+            return False
         target = Path(os.path.realpath(out))
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            write(tmp)
+            with open(tmp, "wb") as fh:
+                write(fh)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
-        raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected a writable folder)", out) from None
+        expected = "a reader at the other end" if special else "a writable folder"
+        raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected {expected})", out) from None
+    return False
+
+
+def _is_stdout(out: Path) -> bool:
+    """Whether ``--out`` names this process's stdout: ``-``, or the same file (``/dev/stdout``, ``/proc/self/fd/1``)."""
+    if str(out) == "-":
+        return True
+    try:
+        return os.path.samestat(os.stat(out), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):  # no such file; a stdout with no descriptor
+        return False
 
 
 def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -193,10 +228,11 @@ def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return None if value is None else Path(value)
 
 
-def _echo_json(data) -> None:
-    """A result on stdout: indented for a person, one line with ``--log-format json`` (a JSON-lines log)."""
+def _echo_json(data, err: bool = False) -> None:
+    """A result on stdout (stderr when stdout carries data: ``--out -``): indented for a person, one
+    line with ``--log-format json`` (a JSON-lines log)."""
     compact = _json_logs(click.get_current_context())
-    click.echo(json.dumps(data, indent=None if compact else 2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(data, indent=None if compact else 2, ensure_ascii=False, default=str), err=err)
 
 
 # --------------------------------------------------------------------------- commands
@@ -316,7 +352,8 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
 @config_option
 @set_option
 @click.option("--out", type=click.Path(dir_okay=False, readable=False), callback=_out_path,
-              help="Also save the vectors in word2vec format (binary if the name ends in .bin).")
+              help="Also save the vectors in word2vec format (binary if the name ends in .bin; "
+                   "'-': text on stdout, the summary on stderr).")
 def vectors(config_path, overrides, out) -> None:
     """Train or read the [vectors] of a config and print what came out.
 
@@ -324,24 +361,28 @@ def vectors(config_path, overrides, out) -> None:
     Examples:
       embpipe vectors --set vectors.train.epochs=10 --out lee.bin
       embpipe vectors --set vectors.source=file --set vectors.path=glove.txt
+      embpipe vectors --out - | head -3
     """
     from pipeline.formats import word2vec_keys
     from pipeline.runner import get_vectors
     from pipeline.sources.io import save_word2vec
 
     vecs = get_vectors(_load(config_path, overrides))
+    to_stdout = False
     if out:
         keys = word2vec_keys(vecs.words, range(len(vecs)), out)
-        _write_out(out, "vectors", lambda tmp: save_word2vec(tmp, keys, vecs.matrix, binary=out.suffix == ".bin"))
+        to_stdout = _write_out(out, "vectors",
+                               lambda fh: save_word2vec(fh, keys, vecs.matrix, binary=out.suffix == ".bin"))
     _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,
-                "saved": str(out) if out else None})
+                "saved": str(out) if out else None}, err=to_stdout)
 
 
 @cli.command()
 @config_option
 @set_option
 @click.option("--out", type=click.Path(dir_okay=False, readable=False), callback=_out_path,
-              help="Write the vocabulary as a token file (token<TAB>count, row order).")
+              help="Write the vocabulary as a token file (token<TAB>count, row order; "
+                   "'-': on stdout, the summary on stderr).")
 def vocab(config_path, overrides, out) -> None:
     """Build the [vocab] of a config and print its size and first rows.
 
@@ -349,16 +390,19 @@ def vocab(config_path, overrides, out) -> None:
     Examples:
       embpipe vocab --out tokens.tsv
       embpipe vocab --set vocab.source=word_index --set vocab.path=tokenizer.json
+      embpipe vocab --out - | head -5
     """
     from pipeline.runner import get_vocabulary
     from pipeline.vocab import token_file_text
 
     voc = get_vocabulary(_load(config_path, overrides))
+    to_stdout = False
     if out:
-        text = token_file_text(voc, out)
-        _write_out(out, "the vocabulary", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        data = token_file_text(voc, out).encode("utf-8")
+        to_stdout = _write_out(out, "the vocabulary", lambda fh: fh.write(data))
     _echo_json({"size": len(voc), "padding_idx": voc.padding_idx, "oov_idx": voc.oov_idx,
-                "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None})
+                "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None},
+               err=to_stdout)
 
 
 @cli.command()

@@ -1173,6 +1173,56 @@ def test_cli_out_to_a_named_pipe_writes_into_the_pipe_and_keeps_it(project, comm
     assert received.splitlines()[0] == ("the\t50" if command == "vocab" else "3 3")
 
 
+def embpipe_process(folder: Path, *args: str, **popen):
+    """``python -m pipeline ARGS`` in ``folder`` as a real process (stdout a real file or pipe, not CliRunner's)."""
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=folder, stderr=subprocess.PIPE, **popen)
+
+
+@pytest.mark.parametrize("command", ["vocab", "vectors"])
+def test_cli_out_dash_writes_the_data_to_stdout_and_the_summary_to_stderr(project, command):
+    to_file = invoke(command, "-c", "run.toml", "--out", "saved.txt")
+    assert to_file.exit_code == 0, to_file.output
+    result = invoke(command, "-c", "run.toml", "--out", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == (project / "saved.txt").read_bytes()  # the same bytes as a file gets
+    summary = json.loads(result.stderr[result.stderr.index("{"):])
+    expected = {**json.loads(to_file.stdout), "saved": "-"}
+    summary["stats"].pop("vectors_cache", None), expected["stats"].pop("vectors_cache", None)  # "built", then "hit"
+    assert summary == expected
+    assert not (project / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["vocab", "vectors"])
+def test_cli_out_dev_stdout_sent_to_a_file_appends_the_data_there_and_keeps_the_summary(project, command):
+    invoke(command, "-c", "run.toml", "--out", "saved.txt")
+    shell_file = project / "log.txt"
+    shell_file.write_text("earlier output\n")
+    with open(shell_file, "ab") as stdout:  # as the shell's `>> log.txt`
+        proc = embpipe_process(project, command, "-c", "run.toml", "--out", "/dev/stdout", stdout=stdout)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    # Renaming a temporary file over log.txt (what a regular --out file gets) had dropped the earlier
+    # output and sent the summary to the replaced file, which nobody could read any more.
+    assert shell_file.read_bytes() == b"earlier output\n" + (project / "saved.txt").read_bytes()
+    summary = json.loads(stderr[stderr.index(b"{"):])
+    assert summary["saved"] == "/dev/stdout"
+
+
+@pytest.mark.parametrize("args", [["vectors", "--out", "-"], ["vocab", "--out", "-"], ["neighbours", "the", "-a",
+                                                                                        "artifacts/small"]])
+def test_cli_stdout_closed_by_its_reader_ends_quietly_with_exit_141(project, args):
+    if args[0] == "neighbours":
+        assert invoke("run", "-c", "run.toml").exit_code == 0
+    else:
+        args = [args[0], "-c", "run.toml", *args[1:]]
+    proc = embpipe_process(project, *args, stdout=subprocess.PIPE)
+    proc.stdout.close()  # the reader left at once, as `| head -0` does: every write to stdout fails
+    _, stderr = proc.communicate(timeout=120)
+    # 128 + SIGPIPE, as the shell reports a command the pipe's reader left; no "internal error" line
+    assert proc.returncode == 141, stderr
+    assert b"Traceback" not in stderr and b"error" not in stderr.lower(), stderr
+
+
 @pytest.mark.parametrize("command", ["vocab", "vectors"])
 def test_cli_out_empty_is_a_usage_error(project, command):
     result = invoke(command, "-c", "run.toml", "--out", "")
