@@ -8,6 +8,7 @@ stdout carries results only; progress and logs go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -188,9 +189,10 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
     it would replace the pipe or device itself.
     """
     if _is_stdout(out):
-        sys.stdout.flush()
-        write(sys.stdout.buffer)
-        sys.stdout.buffer.flush()  # a reader that left (`| head`) is a BrokenPipeError here, not at exit
+        with _writing_stdout():
+            sys.stdout.flush()
+            write(sys.stdout.buffer)
+            sys.stdout.buffer.flush()  # a reader that left (`| head`) is a BrokenPipeError here, not at exit
         return True
     special = out.exists() and not out.is_file()
     try:
@@ -232,7 +234,31 @@ def _echo_json(data, err: bool = False) -> None:
     """A result on stdout (stderr when stdout carries data: ``--out -``): indented for a person, one
     line with ``--log-format json`` (a JSON-lines log)."""
     compact = _json_logs(click.get_current_context())
-    click.echo(json.dumps(data, indent=None if compact else 2, ensure_ascii=False, default=str), err=err)
+    text = json.dumps(data, indent=None if compact else 2, ensure_ascii=False, default=str)
+    if err:
+        click.echo(text, err=True)
+    else:
+        _echo(text)
+
+
+def _echo(text: str) -> None:
+    """A line of results on stdout; a stdout that cannot take it (a full disk) is a StorageError (exit 74).
+
+    A reader that left the pipe (BrokenPipeError) is not an error: see :meth:`EmbpipeGroup.invoke`.
+    """
+    with _writing_stdout():
+        click.echo(text)
+
+
+@contextlib.contextmanager
+def _writing_stdout():
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"cannot write the results: {exc.strerror or exc} (expected a stdout that takes them)",
+                           "<stdout>") from None
 
 
 # --------------------------------------------------------------------------- commands
@@ -298,7 +324,7 @@ def plan(config_path: Path | None, overrides: tuple[str, ...], force: tuple[str,
     from pipeline.runner import plan as make_plan
 
     for row in make_plan(_load(config_path, overrides), force=force):
-        click.echo(f"{row['stage']:<9} {row['action']:<11} {row['why']}")
+        _echo(f"{row['stage']:<9} {row['action']:<11} {row['why']}")
 
 
 def _summary(manifest: dict, report: dict, folder: Path) -> dict:
@@ -448,9 +474,9 @@ def neighbours(words, artifacts, top_k) -> None:
     for word in words:
         hits = result.get(word)
         if hits is None:
-            click.echo(f"{word}\t(not in the vocabulary's vector-backed rows)")
+            _echo(f"{word}\t(not in the vocabulary's vector-backed rows)")
             continue
-        click.echo(word + "\t" + "  ".join(f"{w} {s:.3f}" for w, s in hits))
+        _echo(word + "\t" + "  ".join(f"{w} {s:.3f}" for w, s in hits))
 
 
 @cli.command("check-vocab")

@@ -1223,6 +1223,17 @@ def test_cli_stdout_closed_by_its_reader_ends_quietly_with_exit_141(project, arg
     assert b"Traceback" not in stderr and b"error" not in stderr.lower(), stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args", [["vocab"], ["vocab", "--out", "-"], ["plan"]])
+def test_cli_stdout_on_a_full_disk_is_exit_74_in_one_line(project, args):
+    with open("/dev/full", "wb") as full:  # every write: ENOSPC
+        proc = embpipe_process(project, args[0], "-c", "run.toml", *args[1:], stdout=full)
+        _, stderr = proc.communicate(timeout=120)
+    # It was "internal error: OSError: [Errno 28] ..." with exit 1, as if embpipe had a bug
+    assert_one_line_error({"exit_code": proc.returncode, "stderr": stderr.decode()}, 74,
+                          "<stdout>: cannot write the results: No space left on device")
+
+
 @pytest.mark.parametrize("command", ["vocab", "vectors"])
 def test_cli_out_empty_is_a_usage_error(project, command):
     result = invoke(command, "-c", "run.toml", "--out", "")
