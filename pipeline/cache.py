@@ -3,7 +3,7 @@
 A stage's fingerprint is chained, as in Hugging Face ``datasets``: the hash of
 the upstream fingerprints, the stage's name and logic version, its resolved
 config section, the seed, and the *content identity* of every input file
-(size, mtime and sha256; never the name alone). A stage whose fingerprint has
+(size and sha256, :func:`content_key`; never the name, path or mtime alone). A stage whose fingerprint has
 a complete entry in the cache is loaded instead of run.
 
 Entries are plain files, never pickles: each field of the stage's result
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import exchange_paths, file_sha256, remove_path, write_atomic
+from pipeline.sources.files import describe_file, exchange_paths, file_sha256, remove_path, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,12 @@ def default_cache_dir(configured: str = "") -> Path:
 
 
 def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Size, mtime and sha256 of ``path``; the sha256 is reused while size, mtime and inode are unchanged.
+    """Path, size, mtime and sha256 of ``path``; the sha256 is reused while the file's stat is unchanged.
 
     Hashing a 1 GB vector file takes seconds, so, as git does, the hash is
     remembered against the file's ``stat`` in ``<cache_dir>/identity/``; any
-    change to the file changes its stat and forces a new hash.
+    change to the file changes its stat and forces a new hash. The memo is keyed by the resolved
+    path, size, mtime, inode and ctime (which no ``touch -d`` can set back).
     """
     p = Path(path)
     try:
@@ -80,7 +81,7 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
                 return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": data["sha256"]}
         except (OSError, ValueError, AttributeError):  # AttributeError: JSON that is not an object
             pass
-    identity = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
+    identity = describe_file(p)
     if memo is not None:
         try:
             _write_json_atomic(memo, {"stat_key": stat_key, "sha256": identity["sha256"],

@@ -3,7 +3,7 @@
 Every message says *what* went wrong, *where* (``path:line`` when there is a
 line) and *what was expected*, on one line, so that a person reading a cron
 mail can act on it. The CLI maps these to exit codes in one place
-(:func:`pipeline.cli.main`); library code never exits.
+(:meth:`pipeline.cli.EmbpipeGroup.invoke`); library code never exits.
 
 Exit codes (see the README): 0 ok, 1 internal error, 2 usage, 3 quality gate
 missed, 65 bad input data, 74 I/O error, 75 temporary failure (lock held),

@@ -24,7 +24,8 @@ class Vectors:
     ``corpus`` (list of {path, sha256}) for training.
     ``stats`` holds figures for the report (e.g. ``duplicates`` skipped,
     ``lines_read``, ``rows_parsed``, ``words_trained``).
-    ``keyed_vectors`` is the gensim KeyedVectors when trained (kept for users), else None.
+    ``keyed_vectors`` is the gensim KeyedVectors when trained or read from a gensim model file
+    (kept for users), else None.
     """
 
     words: tuple[str, ...]

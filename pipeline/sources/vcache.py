@@ -99,11 +99,7 @@ def cached_read(
     _check_arguments(format, encoding, encoding_errors, None)
     keep = _wanted_test(wanted)
     cache_dir = Path(os.path.expanduser(cache_dir))
-    try:
-        identity = file_identity(path, cache_dir)
-    except OSError as exc:  # the hash memo cannot be written: hash without it
-        logger.warning("vectors cache folder %s is not writable (%s)", cache_dir, exc)
-        identity = file_identity(path, None)
+    identity = file_identity(path, cache_dir)  # a memo that cannot be written costs a hash next time, not the read
     fmt = detect_format(path, encoding) if format == "auto" else format
     key = fingerprint("vectors-cache", CACHE_VERSION, content_key(identity), fmt, encoding, encoding_errors)
     entry = cache_dir / "vectors" / key
