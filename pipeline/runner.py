@@ -65,10 +65,11 @@ def artifact_dir(config: Config) -> Path:
 # --------------------------------------------------------------------------- stage inputs
 
 
-def _corpus_specs(config: Config, for_vocab: bool) -> tuple[str, ...]:
-    if for_vocab and config.vocab.corpus:
-        return config.vocab.corpus
-    return config.vectors.corpus
+def _vocab_corpus(config: Config) -> tuple[str, ...]:
+    """The corpus a ``vocab.source = "corpus"`` vocabulary is counted from (the rule is :func:`pipeline.vocab.corpus_specs`)."""
+    from pipeline.vocab import corpus_specs
+
+    return corpus_specs(config.vocab, config.vectors.corpus)
 
 
 def _input_files(config: Config) -> dict[str, list[Path]]:
@@ -81,7 +82,7 @@ def _input_files(config: Config) -> dict[str, list[Path]]:
     else:
         files["vectors"] = [resolve_input(config.vectors.path, config.base_dir)]
     if config.vocab.source == "corpus":
-        files["vocab"] = corpus_files(_corpus_specs(config, True), config.base_dir)
+        files["vocab"] = corpus_files(_vocab_corpus(config), config.base_dir)
     else:
         files["vocab"] = [resolve_input(config.vocab.path, config.base_dir)]
     ev = config.evaluate
@@ -112,7 +113,7 @@ def _stage_config(config: Config, stage: str) -> dict[str, Any]:
         return section
     if stage == "vocab":
         v = dict(c["vocab"])
-        v["corpus_used"] = list(_corpus_specs(config, True)) if config.vocab.source == "corpus" else []
+        v["corpus_used"] = list(_vocab_corpus(config)) if config.vocab.source == "corpus" else []
         v["encoding"] = [c["vectors"]["encoding"], c["vectors"]["encoding_errors"]]
         return v
     if stage == "evaluate":

@@ -101,13 +101,7 @@ def build_vocabulary(
     if config.source == "corpus":
         from pipeline.sources.corpus import corpus_files
 
-        specs = tuple(config.corpus) or tuple(corpus)
-        if not specs:
-            raise ConfigError(
-                "vocab.source = 'corpus' needs a corpus: set 'vocab.corpus' or 'vectors.corpus' "
-                "(one or more files or folders)"
-            )
-        files = corpus_files(specs, base_dir)
+        files = corpus_files(corpus_specs(config, corpus), base_dir)
         return count_corpus(
             files, min_count=config.min_count, max_size=config.max_size, lowercase=config.lowercase, **common
         )
@@ -127,6 +121,18 @@ def build_vocabulary(
     raise ConfigError(
         f"The 'vocab.source' parameter must be one of 'file', 'word_index', 'corpus'. Got {config.source!r} instead."
     )
+
+
+def corpus_specs(config: VocabConfig, corpus: Sequence[str]) -> tuple[str, ...]:
+    """The corpus a ``source = "corpus"`` vocabulary is counted from: ``config.corpus``, else ``corpus``
+    (``[vectors].corpus``). The stage fingerprint names the same files (``runner._vocab_corpus``)."""
+    specs = tuple(config.corpus) or tuple(corpus)
+    if not specs:
+        raise ConfigError(
+            "vocab.source = 'corpus' needs a corpus: set 'vocab.corpus' or 'vectors.corpus' "
+            "(one or more files or folders)"
+        )
+    return specs
 
 
 # --------------------------------------------------------------------------- source = "file"
