@@ -243,7 +243,7 @@ def _overridden(key: str, overridden: typing.Sequence[str]) -> bool:
 def _validated(data: dict[str, Any], where: str) -> Config:
     config = _build(Config, data, "", where)
     check_name(config.name, where)
-    _check_encoding(config.vectors.encoding, where)
+    check_encoding(config.vectors.encoding, where=where)
     check_reserved_tokens(config.vocab, where)
     check_objective(config.vectors.train, where)
     for key, folder in (("export.dir", config.export.dir), ("cache.dir", config.cache.dir)):
@@ -384,9 +384,13 @@ def check_name(name: str, where: str) -> None:
 _ASCII_PROBES = (bytes(range(128)), b"\x1b$B!\"\x1b(B", b"\x1b$)C\x0e!!\x0f", b"~{!!~}", b"+AGE-", b"\\u00e9", b"xn--caf-dma")
 
 
-def _check_encoding(encoding: str, where: str) -> None:
-    """Files are split into lines and tokens as bytes, and pure-ASCII text is taken as it is
-    without decoding, so every ASCII byte sequence must decode to itself."""
+def check_encoding(encoding: str, name: str = "vectors.encoding", where: str | None = None) -> None:
+    """ConfigError unless ``encoding`` (the value of parameter ``name``) is one every reader can use.
+
+    Files are split into lines and tokens as bytes, and pure-ASCII text is taken as it is
+    without decoding, so every ASCII byte sequence must decode to itself: utf-16 (not
+    ASCII-compatible) and utf-7 or iso2022_jp (stateful: ``+AGE-`` is not itself) are refused.
+    """
     import codecs
 
     try:
@@ -398,7 +402,7 @@ def _check_encoding(encoding: str, where: str) -> None:
         ok = False
     if not ok:
         raise ConfigError(
-            f"The 'vectors.encoding' parameter must be an ASCII-compatible, stateless text encoding "
+            f"The '{name}' parameter must be an ASCII-compatible, stateless text encoding "
             f"such as 'utf-8' or 'latin-1'. Got {encoding!r} instead.",
             where,
         )

@@ -55,6 +55,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.config import check_encoding
 from pipeline.errors import ConfigError, DataError
 from pipeline.sources import Vectors
 from pipeline.sources.binary import _read_binary
@@ -97,7 +98,7 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     >>> detect_format("lee_fasttext.vec")  # doctest: +SKIP
     'word2vec-text'
     """
-    _check_encoding(encoding)
+    check_encoding(encoding, "encoding")
     first, second = _first_two_lines(path)
     first = first.removeprefix(_BOM)
     if not first.strip() and not second:
@@ -281,19 +282,9 @@ def _check_arguments(format: str, encoding: str, encoding_errors: str, max_rows:
         raise ConfigError(_bad_parameter("format", _one_of(("auto", *FORMATS)), format))
     if encoding_errors not in ENCODING_ERRORS:
         raise ConfigError(_bad_parameter("encoding_errors", _one_of(ENCODING_ERRORS), encoding_errors))
-    _check_encoding(encoding)
+    check_encoding(encoding, "encoding")
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1):
         raise ValueError(_bad_parameter("max_rows", "None or an int >= 1", max_rows))
-
-
-def _check_encoding(encoding: str) -> None:
-    try:
-        ascii_compatible = "w 1".encode(encoding) == b"w 1"
-    except LookupError:
-        raise ConfigError(_bad_parameter("encoding", "a known encoding", encoding)) from None
-    if not ascii_compatible:
-        # Rows are split on the byte 0x20, which only means "space" in ASCII-compatible encodings.
-        raise ConfigError(_bad_parameter("encoding", "ASCII-compatible (utf-8, latin-1, cp1252, ...)", encoding))
 
 
 def _bad_parameter(name: str, must_be: str, value: Any) -> str:
