@@ -1,6 +1,7 @@
 """Writing an artifact folder atomically: the matrix, its vocabulary, the reports, the manifest.
 
-Use :func:`write_artifacts` to publish ``<export.dir>/<name>/``. Everything is
+Use :func:`write_artifacts` to publish ``<export.dir>/<name>/``, with the
+manifest :func:`build_manifest` lays out. Everything is
 written into a temporary folder beside the target, ``manifest.json`` last (it
 is the success mark), then the new folder is swapped in whole. A run that
 fails or is killed at any point leaves the previous folder as it was;
@@ -42,6 +43,46 @@ MANIFEST_VERSION = 1
 TMP_MARK = ".tmp-"
 OLD_MARK = ".old-"
 DATA_FILES = ("embeddings.npy", "vocab.txt", "oov.txt", "report.json", "report.md")  # every run writes these
+
+
+# --------------------------------------------------------------------------- what manifest.json says
+
+
+def build_manifest(
+    config: Any,
+    report: dict[str, Any],
+    vocab: Any,
+    vectors: Any,
+    alignment: Any,
+    matrix: EmbeddingMatrix,
+    *,
+    versions: dict[str, str],
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """``manifest.json`` but its ``files`` (which :func:`write_artifacts` adds once they are written).
+
+    ``report`` is :func:`pipeline.report.build_report`'s (its gate verdict is repeated here);
+    ``run`` the run's timings, stage statuses and fingerprint.
+    """
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "name": config.name,
+        "status": "ok" if report["gate"]["passed"] else "rejected",
+        "input_dim": matrix.input_dim,
+        "output_dim": matrix.output_dim,
+        "padding_idx": matrix.padding_idx,
+        "oov_idx": matrix.oov_idx,
+        "reserved_rows": sorted(int(i) for i in vocab.reserved),
+        "dtype": "float32",
+        "seed": config.seed,
+        "source": vectors.source,
+        "vocab_source": vocab.source,
+        "coverage": {k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage", "oov_share")},
+        "gate": report["gate"],
+        "config": config.to_dict(),
+        "versions": versions,
+        "run": run,
+    }
 
 
 # --------------------------------------------------------------------------- small writers

@@ -1,6 +1,7 @@
-"""Rendering a run's report dict as ``report.md`` for people to read.
+"""A run's report: ``report.json``'s dict, and ``report.md`` for people to read.
 
-:func:`render_report` renders the whole file: the run summary, the gate
+:func:`build_report` gathers the dict (the gate's verdict and each stage's
+figures); :func:`render_report` renders the whole of ``report.md`` from it: the run summary, the gate
 verdict, coverage by rule, the most frequent tokens with no vector, then the
 evaluation (:func:`render_markdown`: analogy table per section, word
 similarity, nearest neighbours). Every piece of text that comes from data (a
@@ -13,6 +14,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+
+def build_report(
+    name: str, missed: Sequence[str], vocab: Any, vectors: Any, alignment: Any, matrix: Any, evaluation: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``report.json``: the gate's verdict (``missed``: the thresholds missed), then each stage's figures."""
+    return {
+        "name": name,
+        "gate": {"passed": not missed, "missed": list(missed)},
+        "vectors": {"source": vectors.source, **vectors.stats, "count": len(vectors), "dim": vectors.dim},
+        "vocab": {"size": len(vocab), **vocab.stats},
+        "alignment": alignment.report,
+        "matrix": matrix.info,
+        "evaluation": evaluation,
+    }
 
 
 def render_report(report: Mapping[str, Any]) -> str:

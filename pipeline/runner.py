@@ -531,8 +531,8 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
 
 
 def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0: float, extra_writers) -> RunResult:
-    from pipeline.export import MANIFEST_VERSION, now_iso, write_artifacts
-    from pipeline.report import render_report
+    from pipeline.export import build_manifest, now_iso, write_artifacts
+    from pipeline.report import build_report, render_report
 
     vocab, vectors, alignment = stages.get("vocab"), stages.get("vectors"), stages.get("align")
     matrix, evaluation = stages.get("matrix"), stages.get("evaluate").report
@@ -543,52 +543,26 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
                **{k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage")}},
     )
     missed = check_gate(config, alignment.report, evaluation)
-    report = {
-        "name": config.name,
-        "gate": {"passed": not missed, "missed": missed},
-        "vectors": {"source": vectors.source, **vectors.stats, "count": len(vectors), "dim": vectors.dim},
-        "vocab": {"size": len(vocab), **vocab.stats},
-        "alignment": alignment.report,
-        "matrix": matrix.info,
-        "evaluation": evaluation,
-    }
+    report = build_report(config.name, missed, vocab, vectors, alignment, matrix, evaluation)
     out = target if not missed else target.with_name(target.name + REJECTED_SUFFIX)
     t_export = time.perf_counter()
 
-    def build_manifest() -> dict[str, Any]:
+    def manifest() -> dict[str, Any]:  # called once the data files are written, so the timings include them
         stages.seconds["export"] = round(time.perf_counter() - t_export, 4)
         stages.status["export"] = "run"
-        return {
-            "manifest_version": MANIFEST_VERSION,
-            "name": config.name,
-            "status": "ok" if not missed else "rejected",
-            "input_dim": matrix.input_dim,
-            "output_dim": matrix.output_dim,
-            "padding_idx": matrix.padding_idx,
-            "oov_idx": matrix.oov_idx,
-            "reserved_rows": sorted(int(i) for i in vocab.reserved),
-            "dtype": "float32",
-            "seed": config.seed,
-            "source": vectors.source,
-            "vocab_source": vocab.source,
-            "coverage": {k: alignment.report.get(k) for k in ("types", "matched", "coverage", "weighted_coverage", "oov_share")},
-            "gate": report["gate"],
-            "config": config.to_dict(),
-            "versions": versions(),
-            "run": {
-                "started": started,
-                "finished": now_iso(),
-                "seconds": round(time.perf_counter() - t0, 4),
-                "stage_seconds": dict(stages.seconds),
-                "cache": dict(stages.status),
-                "fingerprint": fps["export"],
-                "fingerprint_parts": parts,
-            },
+        run = {
+            "started": started,
+            "finished": now_iso(),
+            "seconds": round(time.perf_counter() - t0, 4),
+            "stage_seconds": dict(stages.seconds),
+            "cache": dict(stages.status),
+            "fingerprint": fps["export"],
+            "fingerprint_parts": parts,
         }
+        return build_manifest(config, report, vocab, vectors, alignment, matrix, versions=versions(), run=run)
 
-    manifest = write_artifacts(
-        out, matrix, report=report, manifest=build_manifest, report_md=render_report(report),
-        extra_writers=extra_writers,
+    manifest_data = write_artifacts(
+        out, matrix, report=report, manifest=manifest, report_md=render_report(report), extra_writers=extra_writers,
     )
     if not missed:
         log.info("published %s", target, extra={"stage": "export", "event": "published"})
@@ -596,7 +570,7 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
         raise GateError(
             f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, {target} left as it was"
         )
-    return RunResult(target, manifest, report, dict(stages.status), matrix, vectors)
+    return RunResult(target, manifest_data, report, dict(stages.status), matrix, vectors)
 
 
 def _extra_writers(config: Config):
