@@ -70,6 +70,12 @@ class EmbeddingMatrix:
     def output_dim(self) -> int:
         return int(self.weights.shape[1])
 
+    def matched_rows(self) -> tuple[list[str], np.ndarray]:
+        """The tokens whose rows came from a source vector, and those rows, in row order (what evaluation
+        scores; :meth:`pipeline.artifacts.Artifact.matched_rows` gives the same from an exported folder)."""
+        idx = np.flatnonzero(self.matched)
+        return [self.tokens[i] for i in idx], np.asarray(self.weights)[idx]
+
 
 def build_matrix(
     vocab: Vocabulary,

@@ -27,7 +27,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
@@ -205,12 +204,6 @@ def get_vocabulary(config: Config):
     )
 
 
-def evaluated_rows(matrix) -> tuple[list[str], np.ndarray]:
-    """The rows a model will see that came from a source vector, in row order (what evaluation scores)."""
-    idx = np.flatnonzero(matrix.matched)
-    return [matrix.tokens[i] for i in idx], np.asarray(matrix.weights)[idx]
-
-
 @dataclass(frozen=True, eq=False)
 class Evaluation:
     """The evaluate stage's result, as a dataclass so the stage cache can store it."""
@@ -317,7 +310,7 @@ class _Stages:
             from pipeline.evaluate import evaluate
 
             def compute():
-                words, rows = evaluated_rows(self.get("matrix"))
+                words, rows = self.get("matrix").matched_rows()
                 return Evaluation(evaluate(words, rows, c.evaluate, base_dir=c.base_dir))
 
             return Evaluation, compute

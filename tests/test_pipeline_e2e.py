@@ -34,6 +34,15 @@ def test_trained_default_rows_equal_the_trained_vectors(trained_run):
         assert np.array_equal(src.matrix, kv.vectors)
 
 
+def test_the_matrix_and_its_exported_folder_give_the_same_matched_rows(trained_run):
+    # What the run's evaluation scored (the in-memory matrix) is what `embpipe evaluate` scores later.
+    words, rows = trained_run.matrix.matched_rows()
+    art_words, art_rows = load_artifact(trained_run.artifact_dir).matched_rows()
+    assert len(words) == int(trained_run.matrix.matched.sum()) > 4000
+    assert words == art_words and np.array_equal(rows, art_rows)
+    assert set(words).isdisjoint(trained_run.matrix.tokens[i] for i in trained_run.matrix.initialised)
+
+
 def test_glove_rows_equal_gensims_loader(glove_run):
     kv = KeyedVectors.load_word2vec_format(datapath("test_glove.txt"), no_header=True)
     art = load_artifact(glove_run.artifact_dir)
