@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import describe_file, exchange_paths, file_sha256, remove_path, write_atomic
+from pipeline.sources.files import describe_file, file_sha256
+from pipeline.system import exchange_paths, remove_path, write_atomic
 
 log = logging.getLogger(__name__)
 

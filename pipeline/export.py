@@ -34,7 +34,8 @@ import numpy as np
 
 from pipeline.errors import DataError, PipelineError, StorageError
 from pipeline.matrix import EmbeddingMatrix
-from pipeline.sources.files import exchange_paths, file_sha256, remove_path
+from pipeline.sources.files import file_sha256
+from pipeline.system import exchange_paths, remove_path
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ def test_file_sha256_is_hashlibs_across_block_boundaries(tmp_path, size):
 
 
 def test_write_atomic_replaces_whole_or_leaves_everything_as_it_was(tmp_path):
-    from pipeline.sources.files import write_atomic
+    from pipeline.system import write_atomic
 
     target = tmp_path / "f.json"
     target.write_bytes(b"old")
@@ -66,7 +66,7 @@ def test_write_atomic_replaces_whole_or_leaves_everything_as_it_was(tmp_path):
 
 
 def test_exchange_paths_swaps_two_folders_in_one_step(tmp_path):
-    from pipeline.sources.files import exchange_paths
+    from pipeline.system import exchange_paths
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x").write_text("a")

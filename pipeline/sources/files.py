@@ -5,16 +5,16 @@ missing file, a directory or a permission problem becomes a
 :class:`~pipeline.errors.StorageError` (exit 74), and a cut-short compressed
 file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
 (:func:`read_failure` tells the two apart for a read that fails midway).
+:func:`describe_file` gives an input's identity for manifests and cache keys
+(:func:`file_sha256` of its bytes as stored). Helpers that write, swap or fork
+are in :mod:`pipeline.system`.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-import shutil
 import stat
-import uuid
 import zlib
 from pathlib import Path
 from typing import IO, Any
@@ -104,62 +104,6 @@ def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
     except OSError as exc:
         raise open_error(path, exc) from None
     return h.hexdigest()
-
-
-def remove_path(path: Path) -> None:
-    """Remove whatever is at ``path``: a file, a link (never what it points to) or a folder tree.
-
-    Nothing there is fine. A file or link that cannot be removed raises OSError; a
-    folder tree is removed as far as it can be (``shutil.rmtree(ignore_errors=True)``).
-    """
-    if path.is_symlink() or not path.is_dir():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def exchange_paths(a: Path, b: Path) -> bool:
-    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is unavailable.
-
-    A reader of ``b`` sees the old content or the new, never a moment with
-    neither nor a folder being deleted under it.
-    """
-    renameat2 = libc_function("renameat2")
-    if renameat2 is None:
-        return False
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-@functools.cache
-def libc_function(name: str) -> Any:
-    """The C library's function ``name`` (of this process, no search for the library), or None where it has none."""
-    try:
-        import ctypes  # here: only a swap or a forked helper needs it
-
-        return getattr(ctypes.CDLL(None, use_errno=True), name, None)
-    except OSError:
-        return None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
-
-    ``path`` then holds its old bytes or the new ones, never part of them. On
-    failure (OSError: a full disk, no permission) the temporary file is removed
-    too; its name, ``.<name>.<random>.tmp``, is what a reader of the folder may
-    take for a leftover.
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:

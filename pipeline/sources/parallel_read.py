@@ -11,55 +11,23 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
 
 from pipeline.errors import PipelineError
-from pipeline.sources.files import compression_of, libc_function
+from pipeline.sources.files import compression_of
 from pipeline.sources.rows import _DUPLICATE_EXAMPLES, _Rows
 from pipeline.sources.sniff import _BOM, _DETECT_LINE_BYTES, _HEADER_FORMATS, _header_numbers
 from pipeline.sources.text_scan import _line_chunks, _TextScan
+from pipeline.system import can_fork_a_helper, die_with_parent
 
 # One logger for the whole of read_vectors (see text_scan.py).
 logger = logging.getLogger("pipeline.sources.readers")
 
 # A plain text file this large is read by two processes (where there are two cores).
 _PARALLEL_BYTES = 64 << 20
-
-
-def can_fork_a_helper(workers: int | None = None) -> bool:
-    """Whether a second process may take part of the work: ``workers`` (None: the cores this
-    process may use) is 2 or more, ``fork`` exists, and this process is not daemonic (a
-    ``multiprocessing.Pool`` worker, which may not start processes)."""
-    if workers is None:
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            workers = os.cpu_count() or 1
-    if workers < 2:
-        return False
-    import multiprocessing  # here: a cached read imports this module but never forks (5 ms saved)
-
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-
-
-def die_with_parent(parent: int) -> None:
-    """Call first in a forked helper: the kernel then kills it when ``parent`` dies (Linux).
-
-    A helper waits on a pipe to its parent; if the parent alone were killed
-    (SIGKILL, the OOM killer) the helper would wait forever, holding memory.
-    """
-    prctl = libc_function("prctl")
-    if prctl is not None:  # None: not Linux; the helper ends when its pipe closes
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _parallel_workers(path: str | os.PathLike, workers: int | None) -> int:

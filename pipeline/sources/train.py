@@ -69,8 +69,8 @@ from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.lock import folder_lock
 from pipeline.sources import Vectors
 from pipeline.sources.corpus import corpus_blocks, corpus_files
-from pipeline.sources.files import describe_file, file_sha256, remove_path, write_atomic
-from pipeline.sources.parallel_read import can_fork_a_helper, die_with_parent
+from pipeline.sources.files import describe_file, file_sha256
+from pipeline.system import can_fork_a_helper, die_with_parent, remove_path, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -65,9 +65,9 @@ import numpy as np
 from pipeline.cache import content_key, file_identity, fingerprint, remove_leftover_temp_folders
 from pipeline.errors import DataError
 from pipeline.sources import Vectors
-from pipeline.sources.files import remove_path
 from pipeline.sources.readers import _check_arguments, _read_file, _wanted_test, detect_format
 from pipeline.sources.rows import _many, prefilter_candidates
+from pipeline.system import remove_path
 
 logger = logging.getLogger(__name__)
 
