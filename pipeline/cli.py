@@ -173,8 +173,9 @@ def _load(config_path: Path | None, overrides: tuple[str, ...], extra: list[str]
     return config
 
 
-def _abs(path: str) -> str:
-    """A path given on the command line is relative to the current folder, not the config's."""
+def _toml_abs_path(path: str) -> str:
+    """A path given on the command line as a TOML string for ``--set``, made absolute: it is relative
+    to the current folder, not to the config's."""
     return json.dumps(str(Path(path).resolve()), ensure_ascii=False)  # TOML takes no \ud83d-style pairs
 
 
@@ -362,11 +363,11 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
             raise click.BadParameter("must name a file, not be empty", param_hint=option)
     extra = ['evaluate.analogies=""', "evaluate.similarity=[]"]
     if vectors_path is not None:
-        extra += ['vectors.source="file"', f"vectors.path={_abs(vectors_path)}"]
+        extra += ['vectors.source="file"', f"vectors.path={_toml_abs_path(vectors_path)}"]
     if vocab_path is not None:
         suffixes = [suffix.lower() for suffix in Path(vocab_path).suffixes]  # tok.json.gz and TOK.JSON too
         kind = "word_index" if ".json" in suffixes else "file"
-        extra += [f'vocab.source="{kind}"', f"vocab.path={_abs(vocab_path)}"]
+        extra += [f'vocab.source="{kind}"', f"vocab.path={_toml_abs_path(vocab_path)}"]
     if name is not None:
         check_name(name, "--name")
         extra.append(f"name={json.dumps(name)}")
