@@ -89,7 +89,8 @@ ALIGN_RULES = ("exact", "lower", "casefold", "digits")
 
 @dataclass(frozen=True)
 class AlignConfig:
-    rules: tuple[str, ...] = field(default=ALIGN_RULES, metadata={"item_choices": ALIGN_RULES})
+    # At least one: with none, nothing could match and every row would be initialised.
+    rules: tuple[str, ...] = field(default=ALIGN_RULES, metadata={"item_choices": ALIGN_RULES, "non_empty": True})
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,9 @@ def default_config_text() -> str:
     return resources.files("pipeline").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
 
 
+_CONFIG_MAX_BYTES = 16 << 20
+
+
 def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequence[str] = ()) -> Config:
     """Read a TOML config (or the embedded default), apply ``section.key=value`` overrides, validate.
 
@@ -203,8 +207,14 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
     else:
         where = str(path)
         try:
-            # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark, which TOML does not allow.
-            text = Path(path).read_text(encoding="utf-8-sig")
+            # At most _CONFIG_MAX_BYTES: -c /dev/zero must not fill the memory (a pipe, as from the
+            # shell's <(...), is fine). utf-8-sig: Windows Notepad saves UTF-8 with a byte-order
+            # mark, which TOML does not allow.
+            with open(path, "rb") as fh:
+                raw = fh.read(_CONFIG_MAX_BYTES + 1)
+            if len(raw) > _CONFIG_MAX_BYTES:
+                raise ConfigError(f"config is larger than {_CONFIG_MAX_BYTES >> 20} MiB (expected a TOML file)", where)
+            text = raw.decode("utf-8-sig")
         except FileNotFoundError:
             raise ConfigError("config file not found (expected a TOML file)", where) from None
         except IsADirectoryError:
@@ -416,16 +426,53 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.5)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            close = _closest_key(prefix, key, list(fields))
+            hint = f"; did you mean '{close}'?" if close else ""
             valid = ", ".join(fields)
             raise ConfigError(
                 f"unknown key '{prefix}{key}' (valid keys here: {valid}){hint}", where
             )
         kwargs[key] = _check_value(f"{prefix}{key}", hints[key], fields[key], value, where)
     return cls(**kwargs)
+
+
+def _closest_key(prefix: str, key: str, here: list[str]) -> str | None:
+    """The key a user most likely meant by ``prefix + key``, which is not a key, or None.
+
+    The same name in another table first (``gate`` is ``evaluate.gate``, ``evaluate.min_coverage``
+    is ``evaluate.gate.min_coverage``), then a key of this table that the name starts with or
+    that starts it (``cache.directory``: ``cache.dir``), then the closest spelling here, then
+    a close spelling of a key elsewhere (``vectors.epoch``: ``vectors.train.epochs``).
+
+    >>> _closest_key("", "gate", ["name"]), _closest_key("cache.", "directory", ["enabled", "dir", "vectors"])
+    ('evaluate.gate', 'cache.dir')
+    """
+    import difflib
+
+    everywhere = _dotted_keys(Config)
+    elsewhere = [k for k in everywhere if k.rsplit(".", 1)[-1] == key]
+    if elsewhere:  # the one nearest to where it was written
+        return max(elsewhere, key=lambda k: (k.startswith(prefix), -k.count(".")))
+    stems = [f for f in here if len(f) >= 3 and (key.startswith(f) or f.startswith(key))]
+    close = stems or difflib.get_close_matches(key, here, n=1, cutoff=0.6)
+    if close:
+        return prefix + close[0]
+    by_name = {k.rsplit(".", 1)[-1]: k for k in reversed(everywhere)}  # a misspelt key of another table
+    close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.8)
+    return by_name[close[0]] if close else None
+
+
+def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every key and table of a config dataclass, dotted: ``name``, ..., ``evaluate.gate.min_coverage``."""
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        keys.append(prefix + f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys += _dotted_keys(hints[f.name], f"{prefix}{f.name}.")
+    return keys
 
 
 def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: str) -> Any:
@@ -444,9 +491,13 @@ def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: 
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
         choices = f.metadata.get("item_choices")
+        if not value and f.metadata.get("non_empty"):
+            raise bad(f"a list of one or more of {', '.join(map(repr, choices))}")
         for v in value:
             if not v.strip():  # "" would name the config's own folder as a corpus file
                 raise bad("a list of non-empty strings")
+            if "\x00" in v:  # no path, token or name holds one; os.stat would raise ValueError
+                raise bad("a list of strings without NUL characters")
             if choices and v not in choices:
                 raise ConfigError(
                     f"The '{name}' parameter must list only {', '.join(map(repr, choices))}. "
@@ -467,6 +518,8 @@ def _check_value(name: str, hint: Any, f: dataclasses.Field, value: Any, where: 
     elif hint is str:
         if not isinstance(value, str):
             raise bad("a string")
+        if "\x00" in value:
+            raise bad("a string without NUL characters")
     choices = f.metadata.get("choices")
     if choices and value not in choices:
         raise bad("one of " + ", ".join(map(repr, choices)))

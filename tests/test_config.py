@@ -85,6 +85,18 @@ def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value)
         ("[vectors]\nencoding = 'hz'\n", "stateless"),  # ASCII bytes that decode to other text
         ("[vectors]\nencoding = 'raw_unicode_escape'\n", "stateless"),  # ASCII bytes that decode to other text
         ("[vectors]\nencoding = 'idna'\n", "stateless"),  # ASCII bytes that decode to other text
+        # os.stat raises ValueError for a NUL in a path: it was "internal error", exit 1
+        ('[evaluate]\nanalogies = "a\\u0000b"\n', "The 'evaluate.analogies' parameter must be a string without NUL"),
+        ('[cache]\ndir = "a\\u0000b"\n', "The 'cache.dir' parameter must be a string without NUL"),
+        ('[vectors]\ncorpus = ["a\\u0000b"]\n', "must be a list of strings without NUL characters. Got ['a\\x00b']"),
+        ("[align]\nrules = []\n", "The 'align.rules' parameter must be a list of one or more of 'exact'"),  # matched nothing
+        # a key of another table, named where it is not: the suggestion looks in every table
+        ("[gate]\nmin_coverage = 0.5\n", "unknown key 'gate' (valid keys here: name, seed, vectors, "),
+        ("[gate]\nmin_coverage = 0.5\n", "did you mean 'evaluate.gate'?"),
+        ("[train]\nepochs = 3\n", "did you mean 'vectors.train'?"),
+        ("[evaluate]\nmin_coverage = 0.5\n", "did you mean 'evaluate.gate.min_coverage'?"),
+        ("[cache]\ndirectory = 'x'\n", "did you mean 'cache.dir'?"),
+        ("[vectors]\nepoch = 3\n", "did you mean 'vectors.train.epochs'?"),
     ],
 )
 def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
@@ -95,6 +107,13 @@ def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
     assert str(path) in str(info.value)
     assert info.value.exit_code == 78
     assert "\n" not in str(info.value)
+
+
+def test_a_config_too_large_to_be_one_is_refused_after_reading_its_limit(tmp_path):
+    # -c /dev/zero read the device until the memory ran out (MemoryError, or the OOM killer)
+    with pytest.raises(ConfigError, match="config is larger than 16 MiB") as info:
+        load_config("/dev/zero")
+    assert info.value.exit_code == 78
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "cp1252", "shift_jis", "gb18030", "euc_kr"])

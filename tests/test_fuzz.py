@@ -811,7 +811,7 @@ def test_damaged_corpus_fails_with_a_data_error_or_counts(tmp_path, data):
 def _field_strategy(name: str, hint, f: dataclasses.Field):
     """Valid values for one config key, from its declared type and metadata."""
     md = f.metadata
-    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+    text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)  # NUL: refused
     if name == "encoding":  # checked when loading: an ASCII-compatible codec
         return st.sampled_from(["utf-8", "latin-1", "cp1252", "ascii", "utf8", "iso-8859-15"])
     if name == "name":
@@ -820,7 +820,7 @@ def _field_strategy(name: str, hint, f: dataclasses.Field):
         )
     if typing.get_origin(hint) is tuple:  # paths or words: never blank
         items = st.sampled_from(md["item_choices"]) if md.get("item_choices") else text.filter(str.strip)
-        return st.lists(items, max_size=4)
+        return st.lists(items, min_size=1 if md.get("non_empty") else 0, max_size=4)
     if hint is bool:
         return st.booleans()
     if md.get("choices"):
@@ -970,6 +970,8 @@ def check_config_result(config, cls=Config, prefix="") -> None:
         if typing.get_origin(hint) is tuple:
             assert isinstance(value, tuple) and all(isinstance(v, str) and v.strip() for v in value), name
             assert not md.get("item_choices") or set(value) <= set(md["item_choices"]), name
+            assert value or not md.get("non_empty"), name
+            assert not any("\x00" in v for v in value), name
             continue
         assert type(value) is hint, f"{name} is {value!r}, not a {hint.__name__}"
         assert not md.get("choices") or value in md["choices"], name
