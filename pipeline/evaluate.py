@@ -131,7 +131,8 @@ def _safe_norms(vectors: np.ndarray) -> np.ndarray:
 
     def fill(part: range) -> None:
         for start in part:
-            norms[start:start + step] = np.linalg.norm(vectors[start:start + step], axis=1)
+            with np.errstate(over="ignore"):  # squares past float32's range: redone below
+                norms[start:start + step] = np.linalg.norm(vectors[start:start + step], axis=1)
 
     half = len(starts) // 2
     if half:
@@ -141,6 +142,11 @@ def _safe_norms(vectors: np.ndarray) -> np.ndarray:
             other.result()
     else:
         fill(starts)
+    # A finite row whose squares pass float32's range (values of 1e20) has an inf norm here, which
+    # would score it 0 against everything: its norm is taken in float64 (gensim's would be inf).
+    overflowed = np.flatnonzero(np.isinf(norms))
+    if len(overflowed):
+        norms[overflowed] = np.linalg.norm(vectors[overflowed].astype(np.float64), axis=1)
     norms[norms == 0] = 1  # a zero row then scores 0 instead of nan
     return norms
 
@@ -186,7 +192,7 @@ class _Searched:
         """The first ``n`` rows; ValueError if one holds NaN or inf (its norm is not finite: a free test)."""
         rows = np.ascontiguousarray(vectors[:n])
         norms = _safe_norms(rows)
-        suspects = np.flatnonzero(~np.isfinite(norms))  # or a finite row whose norm overflows float32
+        suspects = np.flatnonzero(~np.isfinite(norms))  # NaN or inf in the row (or values near float32's limit)
         _refuse_non_finite(rows, suspects)
         return cls(rows, norms)
 

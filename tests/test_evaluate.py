@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -809,12 +810,24 @@ def test_a_vector_holding_nan_or_inf_is_refused_naming_its_row(lee, bad, tmp_pat
         nearest_neighbours(words, damaged, ["police"], top_k=3, restrict_vocab=1)
 
 
-def test_a_finite_vector_whose_norm_overflows_float32_is_not_refused(lee):
+def test_a_finite_vector_whose_squares_overflow_float32_is_scored_by_its_direction(lee):
+    # Its float32 norm was inf (as gensim's is), so it scored 0 against every word, with an overflow
+    # warning on stderr: a word scaled by 1e20 now has the neighbours, and cosines, it has unscaled.
     words, vectors, _ = lee
     huge = vectors.copy()
-    huge[-1] = 1e30
-    with pytest.warns(RuntimeWarning, match="overflow"):  # gensim's float32 norm overflows the same way
-        assert len(nearest_neighbours(words, huge, ["the"], top_k=3)["the"]) == 3
+    police = words.index("police")
+    huge[police] *= np.float32(1e20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning
+        scaled = nearest_neighbours(words, huge, ["police", "government"], top_k=5)
+    plain = nearest_neighbours(words, vectors, ["police", "government"], top_k=5)
+    assert [w for w, _ in scaled["police"]] == [w for w, _ in plain["police"]]
+    reference = vectors.astype(np.float64)
+    unit = reference / np.linalg.norm(reference, axis=1, keepdims=True)
+    for w, cos in scaled["police"]:
+        assert cos == pytest.approx(float(unit[police] @ unit[words.index(w)]), abs=1e-5)
+    # and the other words rank as before (a huge row is no nearer to them than its direction is)
+    assert [w for w, _ in scaled["government"]] == [w for w, _ in plain["government"]]
 
 
 def test_nearest_neighbours_refuses_one_string_for_its_queries(lee):
