@@ -329,14 +329,18 @@ def plan(config_path: Path | None, overrides: tuple[str, ...], force: tuple[str,
 
 
 def _summary(manifest: dict, report: dict, folder: Path) -> dict:
+    from pipeline.report import short_names
+
     ev = report.get("evaluation") or {}
+    sims = ev.get("similarity") or []
     return {
         "artifacts": str(folder),
         "input_dim": manifest["input_dim"],
         "output_dim": manifest["output_dim"],
         "coverage": manifest["coverage"],
         "analogy_accuracy": (ev.get("analogies") or {}).get("cosadd", {}).get("accuracy"),
-        "similarity": {Path(s["path"]).name: s.get("spearman") for s in ev.get("similarity") or []},
+        # By file name, or by path where two files share a name (one would hide the other).
+        "similarity": dict(zip(short_names([s["path"] for s in sims]), (s.get("spearman") for s in sims))),
     }
 
 
@@ -365,8 +369,9 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
     if vectors_path is not None:
         extra += ['vectors.source="file"', f"vectors.path={_toml_abs_path(vectors_path)}"]
     if vocab_path is not None:
-        suffixes = [suffix.lower() for suffix in Path(vocab_path).suffixes]  # tok.json.gz and TOK.JSON too
-        kind = "word_index" if ".json" in suffixes else "file"
+        from pipeline.indexer import is_word_index_path
+
+        kind = "word_index" if is_word_index_path(vocab_path) else "file"  # tok.json.gz and TOK.JSON too
         extra += [f'vocab.source="{kind}"', f"vocab.path={_toml_abs_path(vocab_path)}"]
     if name is not None:
         check_name(name, "--name")

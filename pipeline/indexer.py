@@ -20,6 +20,7 @@ array([[ 2, 94,  0],
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,14 +98,14 @@ class Drift:
             return f" ({shown}{more})"
 
         parts = [
-            f"{len(self.moved)} moved" + ex(self.moved, lambda m: f"{m.token} {m.row}->{m.new_id}"),
-            f"{len(self.appeared)} appeared" + ex(self.appeared, lambda e: f"{e.token}@{e.id}"),
-            f"{len(self.vanished)} vanished" + ex(self.vanished, lambda r: f"{r.token}@{r.row}"),
+            f"{len(self.moved)} moved" + ex(self.moved, lambda m: f"{_shown(m.token)} {m.row}->{m.new_id}"),
+            f"{len(self.appeared)} appeared" + ex(self.appeared, lambda e: f"{_shown(e.token)}@{e.id}"),
+            f"{len(self.vanished)} vanished" + ex(self.vanished, lambda r: f"{_shown(r.token)}@{r.row}"),
         ]
         if self.out_of_range:
             parts.append(
                 f"{len(self.out_of_range)} ids >= input_dim {self.input_dim}"
-                + ex(self.out_of_range, lambda e: f"{e.token}@{e.id}")
+                + ex(self.out_of_range, lambda e: f"{_shown(e.token)}@{e.id}")
             )
         return "vocabulary drift: " + ", ".join(parts)
 
@@ -327,7 +328,7 @@ class Indexer:
           i, each line whole. A ``vocab.txt`` with gap placeholders or the OOV
           row last (a word_index vocabulary) reads as its ids too.
         """
-        if isinstance(source, (str, os.PathLike)) and ".json" not in Path(source).suffixes:
+        if isinstance(source, (str, os.PathLike)) and not is_word_index_path(source):
             return self._token_file_drift(Path(source))
         return self._compare(*self._tokenizer_ids(source))
 
@@ -369,7 +370,7 @@ class Indexer:
         from pipeline.vocab import read_token_file, read_word_index
 
         common = {"padding_token": self.padding_token, "oov_token": self.oov_token}
-        if ".json" in path.suffixes:
+        if is_word_index_path(path):
             vocab = read_word_index(path, **common)  # no max_size: every id the tokenizer emits counts
         else:
             vocab = read_token_file(path, **common)
@@ -442,19 +443,41 @@ class Indexer:
         )
 
 
+def is_word_index_path(path: str | os.PathLike) -> bool:
+    """Whether a tokenizer file is a JSON word_index: ``.json`` among its suffixes, in any case.
+
+    >>> [is_word_index_path(p) for p in ("tok.json", "TOK.JSON", "tok.json.gz", "tokens.txt")]
+    [True, True, True, False]
+    """
+    return ".json" in (suffix.lower() for suffix in Path(path).suffixes)
+
+
+def _shown(token: str, width: int = 40) -> str:
+    """A token as the one-line summary shows it: as it is if printable, else its repr; cut to ``width``.
+
+    >>> print(_shown("cat"), _shown("a\\x1bb"), _shown("x" * 50))
+    cat 'a\\x1bb' xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...
+    """
+    text = token if token.isprintable() else repr(token)
+    return text if len(text) <= width else text[:width] + "..."
+
+
 def _read_row_list(path: Path, padding_token: str) -> list[str] | None:
     """The lines of ``path`` if its first line is ``padding_token`` (an artifact's ``vocab.txt``), else None.
 
     Such a file is read as ``vocab.txt`` is written: one token a line, whole
     (a TAB is part of the token, not a count separator).
     """
-    try:
-        with open(path, "rb") as fh:
-            if fh.readline().rstrip(b"\r\n") != padding_token.encode("utf-8"):
+    from pipeline.sources.files import open_binary
+
+    padding = padding_token.encode("utf-8")
+    with open_binary(path) as fh:  # a pipe or a device is refused (StorageError), as every input is
+        try:
+            if fh.readline(len(padding) + 3).rstrip(b"\r\n") != padding:  # not the whole of a one-line file
                 return None
             data = fh.read()
-    except OSError:
-        return None  # read_token_file reports it
+        except (OSError, EOFError, zlib.error):
+            return None  # read_token_file reports it
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

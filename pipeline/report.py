@@ -16,6 +16,16 @@ from pathlib import Path
 from typing import Any
 
 
+def short_names(paths: Sequence[str]) -> list[str]:
+    """Each path's file name, or the whole path where two of the paths share a file name.
+
+    >>> short_names(["/a/ws.tsv", "/b/ws.tsv", "/c/simlex.txt"])
+    ['/a/ws.tsv', '/b/ws.tsv', 'simlex.txt']
+    """
+    names = [Path(p).name for p in paths]
+    return [name if names.count(name) == 1 else str(p) for name, p in zip(names, paths)]
+
+
 def build_report(
     name: str, missed: Sequence[str], vocab: Any, vectors: Any, alignment: Any, matrix: Any, evaluation: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -230,9 +230,11 @@ def check_gate(config: Config, alignment_report: dict[str, Any], evaluation: dic
     sims = evaluation.get("similarity") or []
     if not sims:
         low("similarity_spearman", None, gate.min_similarity_spearman, default=-1.0)
-    for sim in sims:
+    from pipeline.report import short_names
+
+    for sim, name in zip(sims, short_names([s["path"] for s in sims])):
         low("similarity_spearman", sim.get("spearman"), gate.min_similarity_spearman, default=-1.0,
-            what=f" ({Path(sim['path']).name})")
+            what=f" ({name})")
     share = alignment_report.get("oov_share")
     if share is not None and share > gate.max_oov_share:
         missed.append(f"oov_share {share:.4f} > evaluate.gate.max_oov_share {gate.max_oov_share}")

@@ -1275,6 +1275,46 @@ def test_cli_check_vocab_on_a_manifest_whose_config_is_not_an_object_is_exit_65(
     assert_one_line_error(invoke("check-vocab", str(published), "tokens.txt"), 65, "manifest config is not an object")
 
 
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_cli_check_vocab_refuses_a_device_or_pipe_as_tokenizer_before_reading_it(published, special):
+    # /dev/zero was read until the memory ran out; a named pipe with no writer waited forever
+    if special == "fifo":
+        special = str(published.parent.parent / "tok.fifo")
+        os.mkfifo(special)
+    result = invoke("check-vocab", str(published), special)
+    assert_one_line_error(result, 74, f"{special}: not a regular file")
+
+
+def test_cli_check_vocab_reads_a_json_tokenizer_whatever_the_case_of_its_suffix(published):
+    tokens = (published / "vocab.txt").read_text().splitlines()
+    word_index = json.dumps({w: i for i, w in enumerate(tokens) if i >= 2})
+    for name in ("tok.json", "TOK.JSON", "tok.Json"):
+        (published.parent.parent / name).write_text(word_index)
+        result = invoke("check-vocab", str(published), name)
+        # tok.JSON was read as a token file: its one line a single token, "1 appeared, 3 vanished"
+        assert result.exit_code == 0 and json.loads(result.stdout)["ok"], (name, result.output)
+
+
+def test_cli_check_vocab_drift_line_cuts_long_tokens_and_escapes_control_characters(published):
+    long_token = "x" * 5000
+    (published.parent.parent / "odd.json").write_text(json.dumps({long_token: 2, "a\x1b[31mb": 3}))
+    line = assert_one_line_error(invoke("check-vocab", str(published), "odd.json"), 65, "vocabulary drift:")
+    assert len(line) < 600 and "x" * 41 not in line and "\x1b" not in line and "'a\\x1b[31mb'" in line
+
+
+def test_cli_summary_keeps_two_similarity_files_that_share_a_name(project):
+    pairs = "the\tof\t5\nof\tThe\t3\nthe\tThe\t1\n"  # words of tokens.txt that have vectors
+    for folder, text in (("d1", pairs), ("d2", pairs.replace("\t1\n", "\t9\n"))):
+        (project / folder).mkdir()
+        (project / folder / "ws.tsv").write_text(text)
+    result = invoke("run", "-c", "run.toml", "--set", 'evaluate.similarity=["d1/ws.tsv", "d2/ws.tsv"]')
+    assert result.exit_code == 0, result.output
+    similarity = json.loads(result.stdout)["similarity"]
+    # keyed by file name, one of the two was lost; by path where the names are the same
+    assert sorted(similarity) == [str(project / "d1" / "ws.tsv"), str(project / "d2" / "ws.tsv")]
+    assert similarity[str(project / "d1" / "ws.tsv")] != similarity[str(project / "d2" / "ws.tsv")]
+
+
 # --------------------------------------------------------------------------- config values the data rules out, found late
 
 
