@@ -367,13 +367,16 @@ class Indexer:
         raise TypeError(f"check_word_index() takes a mapping, a token list or a path; got {type(source).__name__}")
 
     def _read_tokenizer_file(self, path: Path) -> tuple[dict[str, int], int | None, str]:
-        from pipeline.vocab import read_token_file, read_word_index
+        from pipeline.vocab import parse_word_index, read_token_file
 
         common = {"padding_token": self.padding_token, "oov_token": self.oov_token}
         if is_word_index_path(path):
-            vocab = read_word_index(path, **common)  # no max_size: every id the tokenizer emits counts
-        else:
-            vocab = read_token_file(path, **common)
+            # The entries as they are (no max_size: every id the tokenizer emits counts), not laid
+            # out as rows: an id far past the others is drift to report, not a gap too large to fill.
+            entries = parse_word_index(path, **common)
+            ids = {w: i for i, w in entries.kept.items() if i != entries.oov_idx}
+            return ids, entries.oov_idx, str(path)
+        vocab = read_token_file(path, **common)
         ids = {vocab.tokens[i]: i for i in range(len(vocab.tokens)) if i not in vocab.reserved}
         own_oov = vocab.stats.get("oov_source") != "appended"  # an appended OOV row is not the tokenizer's
         return ids, (vocab.oov_idx if own_oov else None), str(path)

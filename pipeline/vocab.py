@@ -290,7 +290,21 @@ def _reads_back(line: str, token: str, count: int | None) -> bool:
 # --------------------------------------------------------------------------- source = "word_index"
 
 
-def read_word_index(
+@dataclass(frozen=True)
+class WordIndex:
+    """A word_index file's entries as :func:`parse_word_index` checks them, before any row is laid out."""
+
+    format: str  # "keras-tokenizer" or "plain"
+    kept: dict[int, str]  # index -> word, below the limit (max_size or num_words); no padding entry
+    oov_idx: int | None  # the OOV word's index among them; None: the OOV row is to be appended
+    oov_source: str  # "tokenizer oov_token", "vocab.oov_token" or "appended"
+    word_counts: dict[str, Any] | None  # the tokenizer's word_counts, unchecked
+    truncated: int  # entries at or above the limit
+    limit: int | None
+    num_words: int | None
+
+
+def parse_word_index(
     path: str | os.PathLike,
     *,
     max_size: int | None = None,
@@ -298,37 +312,11 @@ def read_word_index(
     oov_token: str = "[UNK]",
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
-) -> Vocabulary:
-    """Read a Keras tokenizer JSON (``Tokenizer.to_json()``) or a plain ``{"word": index}`` object.
-
-    Indices are kept: row i is the word with index i, so sequences the
-    tokenizer produced index the matrix directly. Rules:
-
-    * index 0 is padding: a word with index 0 is a DataError, except the
-      padding token itself; the padding token at another index is a DataError;
-    * every index must be a JSON integer >= 0 (not a string, float, bool);
-      two words with one index is a DataError naming both;
-    * a word must be non-empty and hold no line break (line i of ``vocab.txt`` is row i);
-    * the OOV row: the tokenizer's ``config.oov_token`` if it is in the
-      word_index (Keras gives it index 1), else ``oov_token`` if it is in the
-      word_index, else a new row ``oov_token`` appended after the last kept
-      index (``stats["oov_source"]`` says which);
-    * an index missing between 1 and the largest becomes a reserved
-      placeholder row ``[unused{i}]`` (``gaps``, ``gap_examples``); more than
-      max(1,000,000, 10 x words) of them is a DataError (set ``max_size``);
-    * ``max_size`` works like Keras ``num_words``: only indices < max_size are
-      kept (so the matrix has at most max_size rows, plus an appended OOV row);
-      a tokenizer's own ``num_words`` limits the same way, the smaller wins
-      (``truncated`` counts dropped words);
-    * counts come from the tokenizer's ``word_counts`` when present, else None.
-
-    In ``to_json`` output ``word_index`` and ``word_counts`` are themselves
-    JSON-encoded strings; a dict is accepted as well.
-
-    >>> # file '{"the": 1, "cat": 3}'  ->  tokens ('[PAD]', 'the', '[unused2]', 'cat', '[UNK]'), oov_idx 4
-    """
+) -> WordIndex:
+    """The entries of a word_index file, checked by the rules of :func:`read_word_index`, without
+    the rows: no placeholders for missing indices, so no limit on how many indices are missing
+    (``embpipe check-vocab`` reports an id past the matrix as drift)."""
     _check_layout(max_size, padding_token, oov_token)
-    info = describe_file(path)
     data = _parse_json(_read_text(path, encoding, encoding_errors), path, "the file")
     if isinstance(data, dict) and _is_tokenizer(data):
         fmt = "keras-tokenizer"
@@ -410,6 +398,58 @@ def read_word_index(
             path,
         )
 
+    word_to_index = {w: i for i, w in kept.items()}
+    if tokenizer_oov is not None and tokenizer_oov in word_to_index:
+        oov_idx, oov_source = word_to_index[tokenizer_oov], "tokenizer oov_token"
+    elif oov_token in word_to_index:
+        oov_idx, oov_source = word_to_index[oov_token], "vocab.oov_token"
+    else:
+        oov_idx, oov_source = None, "appended"
+    return WordIndex(fmt, kept, oov_idx, oov_source, word_counts, truncated, limit, num_words)
+
+
+def read_word_index(
+    path: str | os.PathLike,
+    *,
+    max_size: int | None = None,
+    padding_token: str = "[PAD]",
+    oov_token: str = "[UNK]",
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+) -> Vocabulary:
+    """Read a Keras tokenizer JSON (``Tokenizer.to_json()``) or a plain ``{"word": index}`` object.
+
+    Indices are kept: row i is the word with index i, so sequences the
+    tokenizer produced index the matrix directly. Rules:
+
+    * index 0 is padding: a word with index 0 is a DataError, except the
+      padding token itself; the padding token at another index is a DataError;
+    * every index must be a JSON integer >= 0 (not a string, float, bool);
+      two words with one index is a DataError naming both;
+    * a word must be non-empty and hold no line break (line i of ``vocab.txt`` is row i);
+    * the OOV row: the tokenizer's ``config.oov_token`` if it is in the
+      word_index (Keras gives it index 1), else ``oov_token`` if it is in the
+      word_index, else a new row ``oov_token`` appended after the last kept
+      index (``stats["oov_source"]`` says which);
+    * an index missing between 1 and the largest becomes a reserved
+      placeholder row ``[unused{i}]`` (``gaps``, ``gap_examples``); more than
+      max(1,000,000, 10 x words) of them is a DataError (set ``max_size``);
+    * ``max_size`` works like Keras ``num_words``: only indices < max_size are
+      kept (so the matrix has at most max_size rows, plus an appended OOV row);
+      a tokenizer's own ``num_words`` limits the same way, the smaller wins
+      (``truncated`` counts dropped words);
+    * counts come from the tokenizer's ``word_counts`` when present, else None.
+
+    In ``to_json`` output ``word_index`` and ``word_counts`` are themselves
+    JSON-encoded strings; a dict is accepted as well.
+
+    >>> # file '{"the": 1, "cat": 3}'  ->  tokens ('[PAD]', 'the', '[unused2]', 'cat', '[UNK]'), oov_idx 4
+    """
+    _check_layout(max_size, padding_token, oov_token)
+    info = describe_file(path)
+    wi = parse_word_index(path, max_size=max_size, padding_token=padding_token, oov_token=oov_token,
+                          encoding=encoding, encoding_errors=encoding_errors)
+    kept = wi.kept
     n_gaps = max(kept, default=0) - len(kept)
     max_gaps = max(MIN_GAPS_REFUSED, GAPS_PER_WORD * len(kept))
     if n_gaps > max_gaps:
@@ -419,14 +459,7 @@ def read_word_index(
             path,
         )
 
-    word_to_index = {w: i for i, w in kept.items()}
-    if tokenizer_oov is not None and tokenizer_oov in word_to_index:
-        oov_idx, oov_source = word_to_index[tokenizer_oov], "tokenizer oov_token"
-    elif oov_token in word_to_index:
-        oov_idx, oov_source = word_to_index[oov_token], "vocab.oov_token"
-    else:
-        oov_idx, oov_source = None, "appended"
-
+    oov_idx = wi.oov_idx
     n_rows = max(kept, default=0) + 1
     gap_rows = [i for i in range(1, n_rows) if i not in kept]
     placeholders = _placeholders(gap_rows, taken={padding_token, oov_token, *kept.values()})
@@ -436,20 +469,20 @@ def read_word_index(
         tokens.append(oov_token)
     reserved = frozenset({PADDING_IDX, oov_idx, *gap_rows})
 
-    if word_counts is not None:
-        _check_counts(word_counts, path)
-        counts = tuple(None if i in reserved else word_counts.get(t) for i, t in enumerate(tokens))
+    if wi.word_counts is not None:
+        _check_counts(wi.word_counts, path)
+        counts = tuple(None if i in reserved else wi.word_counts.get(t) for i, t in enumerate(tokens))
     else:
         counts = (None,) * len(tokens)
     stats = {
-        "format": fmt,
+        "format": wi.format,
         "words": len(tokens) - len(reserved),
         "gaps": len(gap_rows),
         "gap_examples": [placeholders[i] for i in gap_rows[:MAX_EXAMPLES]],
-        "truncated": truncated,
-        "limit": limit,
-        "num_words": num_words,
-        "oov_source": oov_source,
+        "truncated": wi.truncated,
+        "limit": wi.limit,
+        "num_words": wi.num_words,
+        "oov_source": wi.oov_source,
     }
     return Vocabulary(
         tokens=tuple(tokens),
@@ -457,7 +490,7 @@ def read_word_index(
         padding_idx=PADDING_IDX,
         oov_idx=oov_idx,
         reserved=reserved,
-        source={"kind": "word_index", "format": fmt, **info},
+        source={"kind": "word_index", "format": wi.format, **info},
         stats=stats,
     )
 

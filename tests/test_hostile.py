@@ -1295,6 +1295,17 @@ def test_cli_check_vocab_reads_a_json_tokenizer_whatever_the_case_of_its_suffix(
         assert result.exit_code == 0 and json.loads(result.stdout)["ok"], (name, result.output)
 
 
+def test_cli_check_vocab_reports_an_id_far_past_the_matrix_as_drift(published):
+    # It was refused as a word_index whose gaps need too many placeholder rows, with advice to set
+    # vocab.max_size, which check-vocab does not have, and no report.
+    (published.parent.parent / "far.json").write_text(json.dumps({"the": 2, "of": 5_000_000}))
+    result = invoke("check-vocab", str(published), "far.json")
+    assert_one_line_error(result, 65, "vocabulary drift:", "1 ids >= input_dim")
+    report = json.loads(result.stdout)
+    assert not report["ok"] and [e["token"] for e in report["out_of_range"]] == ["of"]
+    assert report["out_of_range"][0]["id"] == 5_000_000
+
+
 def test_cli_check_vocab_drift_line_cuts_long_tokens_and_escapes_control_characters(published):
     long_token = "x" * 5000
     (published.parent.parent / "odd.json").write_text(json.dumps({long_token: 2, "a\x1b[31mb": 3}))
