@@ -9,7 +9,6 @@ stdout carries results only; progress and logs go to stderr.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
@@ -106,9 +105,12 @@ class EmbpipeGroup(click.Group):
             # The reader of stdout left early (`embpipe neighbours king | head -1`): stop quietly,
             # as a command killed by SIGPIPE does, and point stdout at /dev/null so that Python's
             # flush at exit does not complain about the pipe too.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):  # a stdout with no descriptor (io.UnsupportedOperation is both)
+                pass
             ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.Abort):
             raise
@@ -221,7 +223,7 @@ def _is_stdout(out: Path) -> bool:
         return True
     try:
         return os.path.samestat(os.stat(out), os.fstat(sys.stdout.fileno()))
-    except (OSError, ValueError, io.UnsupportedOperation):  # no such file; a stdout with no descriptor
+    except (OSError, ValueError):  # no such file; a stdout with no descriptor (io.UnsupportedOperation)
         return False
 
 
