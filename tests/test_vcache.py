@@ -194,6 +194,17 @@ def _flip_last_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _npy_shape(path: Path, shape: str) -> None:
+    """Write ``shape`` into the .npy header of ``path``, the file's size unchanged (the header is padded)."""
+    data = bytearray(path.read_bytes())
+    assert data[6:8] == b"\x01\x00"  # format 1.0: a 2-byte header length
+    length = struct.unpack("<H", data[8:10])[0]
+    header = data[10:10 + length].decode("latin-1")
+    edited = re.sub(r"'shape': \([^)]*\)", f"'shape': {shape}", header).rstrip()
+    data[10:10 + length] = (edited.ljust(length - 1) + "\n").encode("latin-1")
+    path.write_bytes(bytes(data))
+
+
 def _no_mark(entry: Path) -> None:
     (entry / "done.json").unlink()
 
@@ -202,6 +213,9 @@ DAMAGE = {
     "truncated npy": lambda e: _truncate(e / "vectors.npy"),
     "zero-filled tail": lambda e: _zero_tail(e / "vectors.npy"),
     "no completion mark": _no_mark,
+    # np.load raised OverflowError for these, which no check caught: every later read failed (exit 1)
+    "negative dim in the npy header": lambda e: _npy_shape(e / "vectors.npy", "(12, -6)"),
+    "enormous shape in the npy header": lambda e: _npy_shape(e / "vectors.npy", "(99999999999999999999, 6)"),
     "missing words": lambda e: (e / "words.txt").unlink(),
     "edited words": lambda e: (e / "words.txt").write_bytes((e / "words.txt").read_bytes().replace(b"w1\n", b"wX\n")),
     "edited repeats": lambda e: (e / "duplicates.json").write_bytes(

@@ -55,6 +55,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 import zlib
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -360,7 +361,9 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
             actual = (entry / name).stat().st_size
             if actual != size:
                 raise ValueError(f"{name} has {actual} bytes, expected {size}")
-        matrix = np.load(entry / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        with warnings.catch_warnings():  # a damaged header numpy reads the old way warns (2 lines on stderr)
+            warnings.simplefilter("ignore")
+            matrix = np.load(entry / "vectors.npy", mmap_mode="r", allow_pickle=False)
         if list(matrix.shape) != meta["shape"] or matrix.dtype != np.dtype("<f4"):
             raise ValueError(f"vectors.npy is {matrix.dtype} {matrix.shape}, expected float32 {meta['shape']}")
         small = {}
@@ -383,7 +386,8 @@ def _load(entry: Path) -> tuple[Sequence[str], np.ndarray, dict[str, Any], list[
             raise ValueError(f"row_crc32.npy is {row_crc32.dtype} {row_crc32.shape}, "
                              f"expected uint32 ({matrix.shape[0]},)")
         return words, matrix, meta, duplicates, row_crc32
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    # OverflowError: a damaged .npy header whose shape maps a negative or enormous length
+    except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         _discard(entry, exc)
         return None
 
