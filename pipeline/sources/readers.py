@@ -65,6 +65,7 @@ from pipeline.sources.rows import _Rows
 from pipeline.sources.sniff import (
     _BOM,
     _first_two_lines,
+    _first_record_values,
     _header_numbers,
     _is_text_row,
     _looks_binary,
@@ -125,7 +126,14 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         return "word2vec-text"
     if _looks_binary(second[:4096]) or _values_not_ascii(second[:4096]):
         return "word2vec-binary"
-    return "word2vec-text"
+    # Line 2 may have ended at a 0x0A inside the first vector's bytes ("king 2\n" is a word, the
+    # float bytes "2", then 0x0A): look at all of them. Text has no control bytes; float32 bytes do.
+    values = _first_record_values(path, dim)
+    if _looks_binary(values):
+        return "word2vec-binary"
+    if _is_text_row(second, None, encoding):
+        return "word2vec-text"  # numbers, too few or too many: reading names the line
+    return "word2vec-binary" if not values.isascii() else "word2vec-text"
 
 
 def read_vectors(
