@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pipeline.config import gensim_test_dir
 from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.sources import rows as rows_module
-from pipeline.sources import sniff, text_scan
+from pipeline.sources import binary, sniff, text_scan
 from pipeline.sources.files import compression_of
 from pipeline.sources.readers import FORMATS, detect_format, read_vectors
 
@@ -218,6 +218,25 @@ def test_random_binary_files_are_all_detected_as_binary(tmp_path):
         for _ in range(150):
             path.write_bytes(binary_bytes(["king", "queen"], rng.standard_normal((2, dim)), newline=True))
             assert detect_format(path) == "word2vec-binary", path.read_bytes()[:40]
+
+
+def test_binary_header_dimension_larger_than_the_file_is_refused_before_reading(tmp_path, monkeypatch):
+    # Each 1 MB read copied the whole buffer: a damaged dimension cost time quadratic in the file's
+    # size (150 MB took 10 s) before the "truncated" error. A plain file is now refused at once.
+    data = b"1000 1000000000000\nw " + np.zeros(1000, "<f4").tobytes()
+    path = write(tmp_path, "v.bin", data)
+    reads = []
+    monkeypatch.setattr(binary._BinaryRecords, "_read_more", lambda self: reads.append(1) or False)
+    with pytest.raises(DataError, match="the header's dimension 1000000000000 needs 4,000,000,000,000 bytes a vector, "
+                                        "but only 4,002 follow the header") as info:
+        read_vectors(path, "word2vec-binary")
+    assert_line(info.value, 1)
+    assert not reads  # not one chunk read past the header
+    monkeypatch.undo()
+    # Compressed, the size is not known up front: read until the end, then "truncated".
+    gz = write(tmp_path, "v.bin.gz", b"1 5000\nw " + np.zeros(3000, "<f4").tobytes(), "gz")
+    with pytest.raises(DataError, match="truncated: row 1 'w' at byte 9 has 12000 of its 20000 vector bytes"):
+        read_vectors(gz, "word2vec-binary")
 
 
 def test_a_short_text_row_before_a_non_ascii_word_is_still_text(tmp_path):

@@ -15,7 +15,7 @@ import zlib
 from typing import IO, Any
 
 from pipeline.errors import DataError
-from pipeline.sources.files import read_failure
+from pipeline.sources.files import compression_of, read_failure
 from pipeline.sources.rows import _decode_word, _Rows
 from pipeline.sources.sniff import _BOM, _DETECT_LINE_BYTES, _check_really_binary, _parse_header
 
@@ -45,6 +45,16 @@ def _read_binary(
     except (EOFError, OSError, zlib.error) as exc:
         raise read_failure(path, exc, "in the header") from None
     count, rows.dim = _parse_header(header.removeprefix(_BOM), path, 1 if header else 0, "word2vec-binary")
+    # A vector larger than a read chunk and than the whole file: a wrong dimension, said now rather than
+    # after reading the file to its end (a smaller one gets the reader's own "truncated" or "no vectors").
+    size = os.fstat(fh.fileno()).st_size if compression_of(path) is None else None
+    if size is not None and 4 * rows.dim > max(size - len(header), _BINARY_CHUNK):
+        raise DataError(
+            f"the header's dimension {rows.dim} needs {4 * rows.dim:,} bytes a vector, but only "
+            f"{size - len(header):,} follow the header (expected 'count dim' to describe the rows)",
+            path,
+            1,
+        )
     if sniff:
         _check_really_binary(path, encoding)
     limit = count if max_rows is None else min(count, max_rows)
@@ -178,7 +188,9 @@ class _BinaryRecords:
         if self.eof:
             return False
         try:
-            chunk = self.fh.read(_BINARY_CHUNK)
+            # At least as much as is held: a vector larger than a chunk grows the buffer by doubling,
+            # not 1 MB at a time (each step copies the buffer: quadratic in the vector's size).
+            chunk = self.fh.read(max(_BINARY_CHUNK, len(self.buf) - self.pos))
         except (EOFError, OSError, zlib.error) as exc:
             raise read_failure(self.path, exc, f"at byte {self.offset}") from None
         if not chunk:
