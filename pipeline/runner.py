@@ -151,13 +151,15 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
     if config.vectors.source == "train":
         from pipeline.sources.train import train_vectors
 
+        import tempfile
+
         # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts.
         work_dir = work_dir or default_cache_dir(config.cache.dir) / "work" / config.name
         try:
             work_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=work_dir):  # tried: modes, read-only mounts and ACLs all decide it
+                pass
         except OSError as exc:
-            import tempfile
-
             # A cache that cannot be written costs speed, never the run: prepare the corpus in a
             # temporary folder, removed after training (the next run prepares it again).
             log.warning("cannot use %s for the prepared corpus (%s): using a temporary folder", work_dir, exc)

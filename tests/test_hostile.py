@@ -844,6 +844,30 @@ def test_training_with_a_cache_dir_that_cannot_be_written_uses_a_temporary_work_
     assert (project / "cachefile").read_text() == "x"
 
 
+def test_training_whose_work_folder_cannot_be_written_any_more_uses_a_temporary_one(project, monkeypatch):
+    # The folder exists from an earlier run but takes no new file (a read-only mount, a chmod by
+    # someone else; here the immutable flag, which binds root too). The stale prepared corpus could
+    # not be removed: "internal error: PermissionError", exit 1.
+    monkeypatch.setenv("EMBPIPE_CACHE_DIR", str(project / "cache"))
+    (project / "corpus.txt").write_text("the of and the of\nof the and a\n" * 50, encoding="utf-8")
+    args = ["run", "-c", "run.toml", "--set", 'vectors.source="train"', "--set", 'vectors.corpus=["corpus.txt"]',
+            "--set", "vectors.train.min_count=1", "--set", "vectors.train.vector_size=3",
+            "--set", "vectors.train.epochs=1", "--set", "vectors.train.workers=1"]
+    assert invoke(*args).exit_code == 0
+    work = project / "cache" / "work" / "small"
+    assert any(work.glob("corpus-*.txt"))
+    if subprocess.run(["chattr", "+i", str(work)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here")
+    try:
+        (project / "corpus.txt").write_text("a the of\n" * 80, encoding="utf-8")  # prepared again
+        result = invoke(*args)
+    finally:
+        subprocess.run(["chattr", "-i", str(work)], check=True)
+    assert result.exit_code == 0, result.stderr
+    assert "using a temporary folder" in result.stderr
+    assert np.load(project / "artifacts" / "small" / "embeddings.npy", allow_pickle=False).shape == (6, 3)
+
+
 def test_read_only_cache_dir_costs_speed_not_the_run(warm, shared_dir):
     # The pod case itself: the cache folder exists, owned by someone else, and cannot be written.
     open_to_all(make_project(shared_dir))
