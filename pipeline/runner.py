@@ -105,10 +105,15 @@ def _upstream(config: Config) -> dict[str, tuple[str, ...]]:
 def _stage_config(config: Config, stage: str) -> dict[str, Any]:
     c = config.to_dict()
     if stage == "vectors":
+        # Only the settings the source uses: a --set of another source's key recomputes nothing.
         section = dict(c["vectors"])
         if config.vectors.source == "file":
-            section.pop("train")
+            for key in ("train", "corpus", "lowercase"):
+                section.pop(key)
             section["align_rules"] = c["align"]["rules"]  # the filter depends on them
+        else:
+            for key in ("path", "format", "trust_pickle"):
+                section.pop(key)
         return section
     if stage == "vocab":
         v = dict(c["vocab"])

@@ -59,6 +59,22 @@ def test_each_change_recomputes_exactly_the_stages_downstream_of_it(project):
     assert set(stages.values()) == {"run"}
 
 
+def test_settings_the_vectors_source_does_not_use_recompute_nothing(project, tmp_path):
+    # A file source: training's corpus, lowercase and parameters; it re-read the file and re-ran every stage.
+    run(cfg())
+    unused = ["vectors.lowercase=true", 'vectors.corpus=["other.txt"]', "vectors.train.epochs=9"]
+    assert set(run(cfg(*unused)).cache.values()) == {"skipped"}
+    # A trained source: a file source's path, format and trust_pickle (which had retrained it).
+    from pipeline.runner import stage_fingerprints
+
+    trained = load_config(None)
+    fps, _ = stage_fingerprints(trained, tmp_path / "memo")
+    other, _ = stage_fingerprints(load_config(None, ['vectors.path="x.txt"', 'vectors.format="glove"',
+                                                     "vectors.trust_pickle=true"]), tmp_path / "memo")
+    assert other == fps
+    assert stage_fingerprints(load_config(None, ["vectors.lowercase=true"]), tmp_path / "memo")[0]["vectors"] != fps["vectors"]
+
+
 def test_force_recomputes_only_the_named_stage(project):
     run(cfg())
     stages = run(cfg(), force=("matrix",)).cache
