@@ -1079,6 +1079,10 @@ def test_word2vec_binary_with_a_wrong_header_dimension_says_so(tmp_path, wrong_d
     with pytest.raises(DataError, match=rf"row 2 at byte {offset} does not start with utf-8 text .*: either the "
                                         rf"header's dimension {wrong_dim} is wrong"):
         read_vectors(path, "word2vec-binary")
+    # With encoding_errors = "replace" set, only the header (or damage) is left to blame: no advice to set it.
+    with pytest.raises(DataError, match=rf"is wrong.*float32 values\)$") as info:
+        read_vectors(path, "word2vec-binary", encoding_errors="replace")
+    assert "encoding_errors" not in str(info.value)
     path.write_bytes(good)  # the same rows with the right header read back exactly
     assert np.array_equal(read_vectors(path, "word2vec-binary").matrix, rows)
 

@@ -78,11 +78,13 @@ def _read_binary(
             if rows_read == 0:
                 raise
             # After a good first row, a "word" of float bytes most often means rows of another length.
+            # (With encoding_errors = "replace" only an empty word or a NUL byte gets here.)
+            advice = '; set encoding, or encoding_errors = "replace"' if errors == "strict" else ""
             raise DataError(
                 f"row {rows_read + 1} at byte {offset} does not start with {encoding} text ({raw_word[:24]!r}): "
                 f"either the header's dimension {rows.dim} is wrong, which shifts every row after the first, "
                 "or the file is damaged, or its words are in another encoding (expected a word, a space, then "
-                f"{rows.dim} float32 values; set encoding, or encoding_errors = \"replace\")",
+                f"{rows.dim} float32 values{advice})",
                 path,
             ) from None
         rows_read += 1
