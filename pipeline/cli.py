@@ -114,6 +114,11 @@ class EmbpipeGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.Abort):
             raise
+        except MemoryError as exc:  # not a bug: a job larger than this machine (numpy names the size)
+            if ctx.meta.get("embpipe.verbose"):
+                traceback.print_exc()
+            _error(ctx, "error", f"out of memory: {exc or 'an allocation failed'} (expected more memory, or a "
+                   "smaller job: fewer vocabulary rows, a smaller vector_size or evaluate.batch_size)", EXIT_INTERNAL)
         except Exception as exc:  # a bug: say so in one line, the traceback only with -v
             if ctx.meta.get("embpipe.verbose"):
                 traceback.print_exc()

@@ -1258,6 +1258,20 @@ def test_cli_stdout_on_a_full_disk_is_exit_74_in_one_line(project, args):
                           "<stdout>: cannot write the results: No space left on device")
 
 
+def test_cli_out_of_memory_is_one_line_that_says_so_not_a_bug(project, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.45 GiB for an array with shape (200000, 10000) and data type float32")
+
+    monkeypatch.setattr("pipeline.runner.run", too_big)
+    result = invoke("run", "-c", "run.toml")
+    # it was "internal error: MemoryError: ... (rerun with -v for the traceback)", as for a bug
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "embpipe: error: out of memory: Unable to allocate 7.45 GiB for an array with shape (200000, 10000) and data "
+        "type float32 (expected more memory, or a smaller job: fewer vocabulary rows, a smaller vector_size or "
+        "evaluate.batch_size)"]
+
+
 @pytest.mark.parametrize("command", ["vocab", "vectors"])
 def test_cli_out_empty_is_a_usage_error(project, command):
     result = invoke(command, "-c", "run.toml", "--out", "")
