@@ -154,11 +154,18 @@ def stage_fingerprints(config: Config, cache_root: Path | None) -> tuple[dict[st
 def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
     """Train or read the source vectors; a file is read filtered to what ``vocab`` could match."""
     if config.vectors.source == "train":
-        from pipeline.sources.train import train_vectors
-
         import tempfile
 
-        # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts.
+        from pipeline.sources.train import train_vectors
+
+        def train(folder: Path):
+            return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=folder)
+
+        # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts;
+        # with the cache turned off it is not kept (a full copy of the corpus left in ~/.cache).
+        if work_dir is None and not config.cache.enabled:
+            with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:
+                return train(Path(tmp))
         work_dir = work_dir or default_cache_dir(config.cache.dir) / "work" / config.name
         try:
             work_dir.mkdir(parents=True, exist_ok=True)
@@ -169,8 +176,8 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
             # temporary folder, removed after training (the next run prepares it again).
             log.warning("cannot use %s for the prepared corpus (%s): using a temporary folder", work_dir, exc)
             with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:
-                return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=Path(tmp))
-        return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=work_dir)
+                return train(Path(tmp))
+        return train(work_dir)
     if config.vectors.format == "gensim":
         from pipeline.sources.gensim_model import read_gensim_model
 

@@ -868,6 +868,20 @@ def test_training_whose_work_folder_cannot_be_written_any_more_uses_a_temporary_
     assert np.load(project / "artifacts" / "small" / "embeddings.npy", allow_pickle=False).shape == (6, 3)
 
 
+def test_cache_turned_off_writes_nothing_in_the_cache_folder(project, monkeypatch):
+    # Training had kept a full copy of the corpus in <cache>/work/<name>/ even with the cache off.
+    monkeypatch.setenv("EMBPIPE_CACHE_DIR", str(project / "cache"))
+    (project / "corpus.txt").write_text("the of and the of\nof the and a\n" * 50, encoding="utf-8")
+    trained = ["--set", 'vectors.source="train"', "--set", 'vectors.corpus=["corpus.txt"]',
+               "--set", "vectors.train.min_count=1", "--set", "vectors.train.vector_size=3",
+               "--set", "vectors.train.epochs=1", "--set", "vectors.train.workers=1"]
+    for extra in ([], trained):
+        result = invoke("run", "-c", "run.toml", "--set", "cache.enabled=false", *extra)
+        assert result.exit_code == 0, result.stderr
+        assert set(json.loads(result.stdout)["stages"].values()) == {"run"}
+        assert not (project / "cache").exists(), sorted(p.name for p in (project / "cache").rglob("*"))
+
+
 def test_read_only_cache_dir_costs_speed_not_the_run(warm, shared_dir):
     # The pod case itself: the cache folder exists, owned by someone else, and cannot be written.
     open_to_all(make_project(shared_dir))
