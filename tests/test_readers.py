@@ -239,6 +239,14 @@ def test_binary_header_dimension_larger_than_the_file_is_refused_before_reading(
         read_vectors(gz, "word2vec-binary")
 
 
+@pytest.mark.parametrize("text", ["2 3\n \nété 0.1234 0.5678 -0.25\nthe 0.1 0.2 0.3\n", "3 2\n\nété 0 1\nñu 1 0\nx 1 1\n"])
+def test_text_whose_line_2_is_blank_and_later_words_not_ascii_is_still_text(tmp_path, text):
+    # The first vector's bytes ran into the later rows: their non-ASCII words read as float bytes
+    path = write(tmp_path, "w.txt", text.encode())
+    assert detect_format(path) == "word2vec-text"
+    assert read_vectors(path).words[0] == "été"
+
+
 def test_a_short_text_row_before_a_non_ascii_word_is_still_text(tmp_path):
     path = write(tmp_path, "t.txt", "3 4\nking 0.1 0.2\nnaïve 1 2 3 4\nx 1 2 3 4\n".encode())
     assert detect_format(path) == "word2vec-text"

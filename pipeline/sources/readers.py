@@ -127,13 +127,11 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     if _looks_binary(second[:4096]) or _values_not_ascii(second[:4096]):
         return "word2vec-binary"
     # Line 2 may have ended at a 0x0A inside the first vector's bytes ("king 2\n" is a word, the
-    # float bytes "2", then 0x0A): look at all of them. Text has no control bytes; float32 bytes do.
-    values = _first_record_values(path, dim)
-    if _looks_binary(values):
+    # float bytes "2", then 0x0A): look at all of them. Text has no control bytes; float32 bytes nearly
+    # always do. (Not high bytes: past line 2 this window may hold later rows' non-ASCII words.)
+    if _looks_binary(_first_record_values(path, dim)):
         return "word2vec-binary"
-    if _is_text_row(second, None, encoding):
-        return "word2vec-text"  # numbers, too few or too many: reading names the line
-    return "word2vec-binary" if not values.isascii() else "word2vec-text"
+    return "word2vec-text"
 
 
 def read_vectors(
