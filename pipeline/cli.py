@@ -117,7 +117,7 @@ class EmbpipeGroup(click.Group):
         except MemoryError as exc:  # not a bug: a job larger than this machine (numpy names the size)
             if ctx.meta.get("embpipe.verbose"):
                 traceback.print_exc()
-            _error(ctx, "error", f"out of memory: {exc or 'an allocation failed'} (expected more memory, or a "
+            _error(ctx, "error", f"out of memory: {str(exc) or 'an allocation failed'} (expected more memory, or a "
                    "smaller job: fewer vocabulary rows, a smaller vector_size or evaluate.batch_size)", EXIT_INTERNAL)
         except Exception as exc:  # a bug: say so in one line, the traceback only with -v
             if ctx.meta.get("embpipe.verbose"):
@@ -197,13 +197,16 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
     it would replace the pipe or device itself.
     """
     if _is_stdout(out):
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            raise StorageError("cannot write the results: stdout is closed (expected an open stdout)", "<stdout>")
         with _writing_stdout():
             sys.stdout.flush()
             write(sys.stdout.buffer)
             sys.stdout.buffer.flush()  # a reader that left (`| head`) is a BrokenPipeError here, not at exit
         return True
-    special = out.exists() and not out.is_file()
+    special = False
     try:
+        special = out.exists() and not out.is_file()  # exists() raises for a name too long, or no access
         if special:
             with open(out, "wb") as fh:
                 write(fh)
@@ -222,19 +225,31 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
     return False
 
 
+def _saved(out: Path | None) -> str | None:
+    """Where ``--out`` put the data, for the summary: its path, ``-`` for stdout, None without ``--out``."""
+    return None if out is None else "-" if out is _STDOUT else str(out)
+
+
 def _is_stdout(out: Path) -> bool:
     """Whether ``--out`` names this process's stdout: ``-``, or the same file (``/dev/stdout``, ``/proc/self/fd/1``)."""
-    if str(out) == "-":
+    if out is _STDOUT:
         return True
+    if sys.stdout is None:  # closed (`>&-`): no file is it
+        return False
     try:
         return os.path.samestat(os.stat(out), os.fstat(sys.stdout.fileno()))
     except (OSError, ValueError):  # no such file; a stdout with no descriptor (io.UnsupportedOperation)
         return False
 
 
+_STDOUT = Path("<stdout>")  # what --out - becomes; compared by identity: ./- is a file named "-"
+
+
 def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
     if value == "":  # Path("") is the current folder
         raise click.BadParameter("must name a file, not be empty", ctx=ctx, param=param)
+    if value == "-":
+        return _STDOUT
     return None if value is None else Path(value)
 
 
@@ -413,7 +428,7 @@ def vectors(config_path, overrides, out) -> None:
         to_stdout = _write_out(out, "vectors",
                                lambda fh: save_word2vec(fh, keys, vecs.matrix, binary=out.suffix == ".bin"))
     _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,
-                "saved": str(out) if out else None}, err=to_stdout)
+                "saved": _saved(out)}, err=to_stdout)
 
 
 @cli.command()
@@ -440,7 +455,7 @@ def vocab(config_path, overrides, out) -> None:
         data = token_file_text(voc, out).encode("utf-8")
         to_stdout = _write_out(out, "the vocabulary", lambda fh: fh.write(data))
     _echo_json({"size": len(voc), "padding_idx": voc.padding_idx, "oov_idx": voc.oov_idx,
-                "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": str(out) if out else None},
+                "first": list(voc.tokens[:12]), "stats": voc.stats, "saved": _saved(out)},
                err=to_stdout)
 
 

@@ -214,7 +214,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: typing.Sequenc
                 raw = fh.read(_CONFIG_MAX_BYTES + 1)
             if len(raw) > _CONFIG_MAX_BYTES:
                 raise ConfigError(f"config is larger than {_CONFIG_MAX_BYTES >> 20} MiB (expected a TOML file)", where)
-            text = raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
         except FileNotFoundError:
             raise ConfigError("config file not found (expected a TOML file)", where) from None
         except IsADirectoryError:
@@ -439,22 +439,27 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
 def _closest_key(prefix: str, key: str, here: list[str]) -> str | None:
     """The key a user most likely meant by ``prefix + key``, which is not a key, or None.
 
-    The same name in another table first (``gate`` is ``evaluate.gate``, ``evaluate.min_coverage``
-    is ``evaluate.gate.min_coverage``), then a key of this table that the name starts with or
-    that starts it (``cache.directory``: ``cache.dir``), then the closest spelling here, then
-    a close spelling of a key elsewhere (``vectors.epoch``: ``vectors.train.epochs``).
+    A key of this table that the name starts with or that starts it (``cache.directory``:
+    ``cache.dir``, ``export.format``: ``export.formats``); then the same name in another table
+    (``train`` is ``vectors.train``, ``evaluate.min_coverage`` is ``evaluate.gate.min_coverage``),
+    a key before a table; then the closest spelling here (``nme``: ``name``); then a close
+    spelling of a key elsewhere (``vectors.epoch``: ``vectors.train.epochs``). Never the table
+    the name is written in.
 
     >>> _closest_key("", "gate", ["name"]), _closest_key("cache.", "directory", ["enabled", "dir", "vectors"])
     ('evaluate.gate', 'cache.dir')
     """
     import difflib
 
-    everywhere = _dotted_keys(Config)
-    elsewhere = [k for k in everywhere if k.rsplit(".", 1)[-1] == key]
-    if elsewhere:  # the one nearest to where it was written
-        return max(elsewhere, key=lambda k: (k.startswith(prefix), -k.count(".")))
     stems = [f for f in here if len(f) >= 3 and (key.startswith(f) or f.startswith(key))]
-    close = stems or difflib.get_close_matches(key, here, n=1, cutoff=0.6)
+    if stems:
+        return prefix + stems[0]
+    tables = _dotted_keys(Config, tables_only=True)
+    everywhere = [k for k in _dotted_keys(Config) if not prefix.startswith(k + ".")]  # not where it was written
+    elsewhere = [k for k in everywhere if k.rsplit(".", 1)[-1] == key]
+    if elsewhere:  # nearest to where it was written, a key before a table, the shallowest
+        return max(elsewhere, key=lambda k: (k.startswith(prefix), k not in tables, -k.count(".")))
+    close = difflib.get_close_matches(key, here, n=1, cutoff=0.6)
     if close:
         return prefix + close[0]
     by_name = {k.rsplit(".", 1)[-1]: k for k in reversed(everywhere)}  # a misspelt key of another table
@@ -462,16 +467,18 @@ def _closest_key(prefix: str, key: str, here: list[str]) -> str | None:
     return by_name[close[0]] if close else None
 
 
-def _dotted_keys(cls: type, prefix: str = "") -> list[str]:
+def _dotted_keys(cls: type, prefix: str = "", tables_only: bool = False) -> list[str]:
     """Every key and table of a config dataclass, dotted: ``name``, ..., ``evaluate.gate.min_coverage``."""
     keys = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.metadata.get("internal"):
             continue
-        keys.append(prefix + f.name)
-        if dataclasses.is_dataclass(hints[f.name]):
-            keys += _dotted_keys(hints[f.name], f"{prefix}{f.name}.")
+        table = dataclasses.is_dataclass(hints[f.name])
+        if table or not tables_only:
+            keys.append(prefix + f.name)
+        if table:
+            keys += _dotted_keys(hints[f.name], f"{prefix}{f.name}.", tables_only)
     return keys
 
 

@@ -97,6 +97,9 @@ def test_an_override_that_looks_like_toml_but_is_not_is_refused(tmp_path, value)
         ("[evaluate]\nmin_coverage = 0.5\n", "did you mean 'evaluate.gate.min_coverage'?"),
         ("[cache]\ndirectory = 'x'\n", "did you mean 'cache.dir'?"),
         ("[vectors]\nepoch = 3\n", "did you mean 'vectors.train.epochs'?"),
+        ("[export]\nformat = ['word2vec']\n", "did you mean 'export.formats'?"),  # not vectors.format
+        ("[vectors]\nvectors = 1\n", "did you mean 'cache.vectors'?"),  # not the table it is in
+        ("[cache]\ncache = 1\n", "(valid keys here: enabled, dir, vectors)"),
     ],
 )
 def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
@@ -107,6 +110,13 @@ def test_bad_config_is_one_clear_config_error(tmp_path, text, fragment):
     assert str(path) in str(info.value)
     assert info.value.exit_code == 78
     assert "\n" not in str(info.value)
+
+
+def test_a_config_with_old_mac_line_ends_loads_as_read_text_reads_it(tmp_path):
+    path = tmp_path / "cr.toml"
+    path.write_bytes(b'name = "cr"\r[matrix]\roov_init = "zeros"\r')
+    config = load_config(path)
+    assert (config.name, config.matrix.oov_init) == ("cr", "zeros")
 
 
 def test_a_config_too_large_to_be_one_is_refused_after_reading_its_limit(tmp_path):

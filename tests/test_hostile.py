@@ -1286,6 +1286,39 @@ def test_cli_out_of_memory_is_one_line_that_says_so_not_a_bug(project, monkeypat
         "evaluate.batch_size)"]
 
 
+def test_cli_out_with_a_name_too_long_is_exit_74(project):
+    result = invoke("vocab", "-c", "run.toml", "--out", "a" * 300 + ".tsv")  # Path.exists() raised ENAMETOOLONG
+    assert_one_line_error(result, 74, "cannot write the vocabulary: File name too long")
+
+
+def test_cli_out_dot_slash_dash_is_a_file_named_dash(project):
+    result = invoke("vocab", "-c", "run.toml", "--out", "./-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["saved"] == "-"
+    assert (project / "-").read_text().splitlines()[0] == "the\t50"
+
+
+@pytest.mark.parametrize("out", ["saved.tsv", "-"])
+def test_cli_out_with_stdout_closed(project, out):
+    (project / "saved.tsv").write_text("old\n")
+    proc = subprocess.run(["sh", "-c", f'exec "$0" -m pipeline vocab -c run.toml --out {out} >&-', sys.executable],
+                          cwd=project, capture_output=True, timeout=120)
+    if out == "-":  # the data has nowhere to go
+        assert_one_line_error({"exit_code": proc.returncode, "stderr": proc.stderr.decode()}, 74,
+                              "<stdout>: cannot write the results: stdout is closed")
+    else:  # was "internal error: AttributeError" (sys.stdout is None); the summary is lost, the file written
+        assert proc.returncode == 0, proc.stderr
+        assert (project / "saved.tsv").read_text().splitlines()[0] == "the\t50"
+
+
+def test_cli_out_of_memory_without_a_size_says_an_allocation_failed(project, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr("pipeline.runner.run", too_big)
+    result = invoke("run", "-c", "run.toml")
+    assert result.stderr.startswith("embpipe: error: out of memory: an allocation failed (expected")
+
+
 @pytest.mark.parametrize("command", ["vocab", "vectors"])
 def test_cli_out_empty_is_a_usage_error(project, command):
     result = invoke(command, "-c", "run.toml", "--out", "")
