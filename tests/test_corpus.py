@@ -142,3 +142,20 @@ def test_the_other_spaces_are_every_character_str_split_splits_on():
     every = {chr(c) for c in range(0x110000) if chr(c).isspace()}
     assert set(corpus._OTHER_SPACES) | {" ", "\n"} == every
     assert all(f"a{c}b".split() == ["a", "b"] for c in every)  # isspace is what split() splits on
+
+
+def test_a_file_listed_twice_in_the_corpus_is_refused_naming_both_entries(tmp_path):
+    # Through its folder and by name, or twice by name: its sentences were trained on and counted twice.
+    from pipeline.errors import ConfigError
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("a b c\n")
+    (tmp_path / "data" / "b.txt").write_text("d e\n")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "data" / "b.txt")
+    for specs, first, second in ((["data", "data/a.txt"], "data", "data/a.txt"),
+                                 (["data/a.txt", "data/a.txt"], "data/a.txt", "data/a.txt"),
+                                 (["data", "link.txt"], "data", "link.txt")):
+        with pytest.raises(ConfigError, match=f"lists .* twice: through '{first}' and '{second}'") as info:
+            corpus.corpus_files(specs, tmp_path)
+        assert info.value.exit_code == 78
+    assert [p.name for p in corpus.corpus_files(["data"], tmp_path)] == ["a.txt", "b.txt"]

@@ -32,6 +32,7 @@ def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path
     if not specs:
         raise ConfigError("The 'corpus' parameter must list one or more files or folders. Got [] instead.")
     files: list[Path] = []
+    listed_by: dict[Path, str] = {}  # each file's real path -> the entry that brought it
     for spec in specs:
         path = resolve_input(spec, base_dir)
         if path.is_dir():
@@ -41,11 +42,17 @@ def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path
                 raise open_error(path, exc, "corpus folder") from None
             if not found:
                 raise DataError("corpus folder has no files (expected text files, one sentence per line)", path)
-            files.extend(found)
         elif path.exists():
-            files.append(path)
+            found = [path]
         else:
             raise StorageError("cannot read corpus: no such file or folder (expected an existing file)", path)
+        for file in found:
+            real = Path(os.path.realpath(file))
+            if real in listed_by:  # its sentences would be trained on and counted twice
+                raise ConfigError(f"The 'corpus' parameter lists {file} twice: through {listed_by[real]!r} and "
+                                  f"{spec!r} (expected each file once)")
+            listed_by[real] = spec
+        files.extend(found)
     return files
 
 
