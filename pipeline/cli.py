@@ -225,6 +225,9 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
     return False
 
 
+_STDOUT = Path("<stdout>")  # what --out - becomes; compared by identity: ./- is a file named "-"
+
+
 def _saved(out: Path | None) -> str | None:
     """Where ``--out`` put the data, for the summary: its path, ``-`` for stdout, None without ``--out``."""
     return None if out is None else "-" if out is _STDOUT else str(out)
@@ -240,9 +243,6 @@ def _is_stdout(out: Path) -> bool:
         return os.path.samestat(os.stat(out), os.fstat(sys.stdout.fileno()))
     except (OSError, ValueError):  # no such file; a stdout with no descriptor (io.UnsupportedOperation)
         return False
-
-
-_STDOUT = Path("<stdout>")  # what --out - becomes; compared by identity: ./- is a file named "-"
 
 
 def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -391,7 +391,7 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
     if vectors_path is not None:
         extra += ['vectors.source="file"', f"vectors.path={_toml_abs_path(vectors_path)}"]
     if vocab_path is not None:
-        from pipeline.indexer import is_word_index_path
+        from pipeline.vocab import is_word_index_path
 
         kind = "word_index" if is_word_index_path(vocab_path) else "file"  # tok.json.gz and TOK.JSON too
         extra += [f'vocab.source="{kind}"', f"vocab.path={_toml_abs_path(vocab_path)}"]

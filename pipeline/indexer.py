@@ -328,6 +328,8 @@ class Indexer:
           i, each line whole. A ``vocab.txt`` with gap placeholders or the OOV
           row last (a word_index vocabulary) reads as its ids too.
         """
+        from pipeline.vocab import is_word_index_path
+
         if isinstance(source, (str, os.PathLike)) and not is_word_index_path(source):
             return self._token_file_drift(Path(source))
         return self._compare(*self._tokenizer_ids(source))
@@ -367,7 +369,7 @@ class Indexer:
         raise TypeError(f"check_word_index() takes a mapping, a token list or a path; got {type(source).__name__}")
 
     def _read_tokenizer_file(self, path: Path) -> tuple[dict[str, int], int | None, str]:
-        from pipeline.vocab import parse_word_index, read_token_file
+        from pipeline.vocab import is_word_index_path, parse_word_index, read_token_file
 
         common = {"padding_token": self.padding_token, "oov_token": self.oov_token}
         if is_word_index_path(path):
@@ -444,15 +446,6 @@ class Indexer:
             input_dim=len(self.tokens),
             source=where,
         )
-
-
-def is_word_index_path(path: str | os.PathLike) -> bool:
-    """Whether a tokenizer file is a JSON word_index: ``.json`` among its suffixes, in any case.
-
-    >>> [is_word_index_path(p) for p in ("tok.json", "TOK.JSON", "tok.json.gz", "tokens.txt")]
-    [True, True, True, False]
-    """
-    return ".json" in (suffix.lower() for suffix in Path(path).suffixes)
 
 
 def _shown(token: str, width: int = 40) -> str:

@@ -27,7 +27,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
 from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
@@ -161,23 +160,11 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
         def train(folder: Path):
             return train_vectors(config.vectors, base_dir=config.base_dir, seed=config.seed, work_dir=folder)
 
-        # The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts;
-        # with the cache turned off it is not kept (a full copy of the corpus left in ~/.cache).
-        if work_dir is None and not config.cache.enabled:
-            with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:
-                return train(Path(tmp))
-        work_dir = work_dir or default_cache_dir(config.cache.dir) / "work" / config.name
-        try:
-            work_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=work_dir):  # tried: modes, read-only mounts and ACLs all decide it
-                pass
-        except OSError as exc:
-            # A cache that cannot be written costs speed, never the run: prepare the corpus in a
-            # temporary folder, removed after training (the next run prepares it again).
-            log.warning("cannot use %s for the prepared corpus (%s): using a temporary folder", work_dir, exc)
-            with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:
-                return train(Path(tmp))
-        return train(work_dir)
+        work_dir = work_dir or _work_folder(config)
+        if work_dir is not None:
+            return train(work_dir)
+        with tempfile.TemporaryDirectory(prefix="embpipe-work-") as tmp:  # removed after training
+            return train(Path(tmp))
     if config.vectors.format == "gensim":
         from pipeline.sources.gensim_model import read_gensim_model
 
@@ -204,6 +191,28 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
 
     # The sha256 is memoised (stage_fingerprints computed it already): both cores scan the file.
     return read_vectors(path, config.vectors.format, identity=file_identity(path, cache_root), **options)
+
+
+def _work_folder(config: Config) -> Path | None:
+    """Where training keeps its prepared corpus, ``<cache>/work/<name>/``; None: a temporary folder.
+
+    The prepared one-sentence-per-line corpus is scratch, kept beside the cache, not the artifacts.
+    With the cache turned off it is not kept (a full copy of the corpus left in ~/.cache), and a
+    cache that cannot be written costs speed, never the run (the next run prepares it again).
+    """
+    if not config.cache.enabled:
+        return None
+    import tempfile
+
+    folder = default_cache_dir(config.cache.dir) / "work" / config.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # tried: modes, read-only mounts and ACLs all decide it
+            pass
+    except OSError as exc:
+        log.warning("cannot use %s for the prepared corpus (%s): using a temporary folder", folder, exc)
+        return None
+    return folder
 
 
 def get_vocabulary(config: Config):

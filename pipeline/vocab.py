@@ -290,6 +290,15 @@ def _reads_back(line: str, token: str, count: int | None) -> bool:
 # --------------------------------------------------------------------------- source = "word_index"
 
 
+def is_word_index_path(path: str | os.PathLike) -> bool:
+    """Whether a tokenizer file is a JSON word_index: ``.json`` among its suffixes, in any case.
+
+    >>> [is_word_index_path(p) for p in ("tok.json", "TOK.JSON", "tok.json.gz", "tokens.txt")]
+    [True, True, True, False]
+    """
+    return ".json" in (suffix.lower() for suffix in Path(path).suffixes)
+
+
 @dataclass(frozen=True)
 class WordIndex:
     """A word_index file's entries as :func:`parse_word_index` checks them, before any row is laid out."""
@@ -445,10 +454,9 @@ def read_word_index(
 
     >>> # file '{"the": 1, "cat": 3}'  ->  tokens ('[PAD]', 'the', '[unused2]', 'cat', '[UNK]'), oov_idx 4
     """
-    _check_layout(max_size, padding_token, oov_token)
-    info = describe_file(path)
     wi = parse_word_index(path, max_size=max_size, padding_token=padding_token, oov_token=oov_token,
-                          encoding=encoding, encoding_errors=encoding_errors)
+                          encoding=encoding, encoding_errors=encoding_errors)  # checks the arguments first
+    info = describe_file(path)
     kept = wi.kept
     n_gaps = max(kept, default=0) - len(kept)
     max_gaps = max(MIN_GAPS_REFUSED, GAPS_PER_WORD * len(kept))

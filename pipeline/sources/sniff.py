@@ -71,10 +71,10 @@ def _parse_header(line: bytes, path: str | os.PathLike, lineno: int, fmt: str) -
     return count, dim
 
 
-def _is_text_row(line: bytes, dim: int | None, encoding: str) -> bool:
-    """True if ``line`` is ``word`` followed by ``dim`` numbers (None: one or more), in ``encoding``."""
+def _is_text_row(line: bytes, dim: int, encoding: str) -> bool:
+    """True if ``line`` is ``word`` followed by ``dim`` numbers, in ``encoding``."""
     fields = line.rstrip().split(b" ")
-    if len(fields) < 2 or (dim is not None and len(fields) != dim + 1) or not fields[0]:
+    if len(fields) != dim + 1 or not fields[0]:
         return False
     try:
         fields[0].decode(encoding)
@@ -104,14 +104,15 @@ def _first_record_values(path: str | os.PathLike, dim: int) -> bytes:
     """The bytes a word2vec binary file's first vector would be (at most 4 KiB of them): those after the
     first space past the header line, whatever newlines they hold. (Float32 bytes hold 0x0A too: line 2
     as text may end inside the vector, before any byte that shows it is binary.)"""
+    size = min(4 * dim, 4096)
     with open_binary(path) as fh:
         try:
             fh.readline(_DETECT_LINE_BYTES)
-            head = fh.read(_DETECT_LINE_BYTES + min(4 * dim, 4096))
+            head = fh.read(_DETECT_LINE_BYTES + size)  # the word, its space, the vector
         except (EOFError, OSError, zlib.error) as exc:
             raise read_failure(path, exc, "while reading the first lines") from None
     _word, _space, values = head.partition(b" ")
-    return values[:min(4 * dim, 4096)]
+    return values[:size]
 
 
 def _looks_binary(data: bytes) -> bool:
