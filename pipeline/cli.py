@@ -517,8 +517,10 @@ def check_vocab_command(artifacts: Path, tokenizer: Path, limit: int) -> None:
 
     TOKENIZER is a Keras Tokenizer.to_json() file or a {"word": index} object
     (.json), or a token file, one token a line (words from row 2; a saved
-    TextVectorization vocabulary works too), or a vocab.txt (line i is id i). The report (ok,
-    counts, moved / appeared / vanished entries) goes to stdout as JSON.
+    TextVectorization vocabulary works too), or a vocab.txt (line i is id i),
+    decoded as the run read its vocabulary (vectors.encoding in the manifest).
+    The report (ok, counts, moved / appeared / vanished entries) goes to stdout
+    as JSON.
 
     \b
     Examples:

@@ -142,6 +142,9 @@ class Indexer:
     ``lowercase``: a token not found as written is looked up lower-cased, as
     the vocabulary was counted (the manifest's ``vocab.lowercase`` for a corpus
     vocabulary); the reserved tokens ``[PAD]``/``[UNK]`` still match exactly.
+    ``encoding``/``encoding_errors``: how a tokenizer file is decoded by
+    :meth:`check_word_index`, as the run that built the artifact read its
+    vocabulary file (the manifest's ``vectors.encoding`` and ``encoding_errors``).
     """
 
     tokens: tuple[str, ...]
@@ -149,6 +152,8 @@ class Indexer:
     oov_idx: int = 1
     reserved: frozenset[int] = frozenset({0, 1})
     lowercase: bool = False
+    encoding: str = "utf-8"
+    encoding_errors: str = "strict"
     token_to_id: Mapping[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -171,7 +176,8 @@ class Indexer:
         sha256 and hold ``input_dim`` lines, else :class:`DataError` naming
         the file: a vocabulary edited after export would shift ids silently.
         ``lowercase=None`` follows the manifest (true only for a corpus
-        vocabulary counted with ``vocab.lowercase = true``).
+        vocabulary counted with ``vocab.lowercase = true``). Tokenizer files are
+        later decoded with the run's ``vectors.encoding`` and ``encoding_errors``.
         """
         folder = Path(folder)
         manifest = read_manifest(folder)
@@ -184,11 +190,15 @@ class Indexer:
                 f"vocab.txt has {len(tokens)} lines, the manifest says input_dim {manifest['input_dim']}", path
             )
         padding_idx, oov_idx = int(manifest["padding_idx"]), int(manifest["oov_idx"])
+        config = manifest.get("config") or {}
         if lowercase is None:
-            vocab_cfg = (manifest.get("config") or {}).get("vocab") or {}
+            vocab_cfg = config.get("vocab") if isinstance(config.get("vocab"), dict) else {}
             lowercase = vocab_cfg.get("source", "corpus") == "corpus" and bool(vocab_cfg.get("lowercase", False))
         reserved = frozenset(int(i) for i in manifest.get("reserved_rows", [padding_idx, oov_idx]))
-        return cls(tuple(tokens), padding_idx, oov_idx, reserved | {padding_idx, oov_idx}, lowercase)
+        text = config.get("vectors")  # the vocabulary file was read with these (runner.get_vocabulary)
+        text = text if isinstance(text, dict) else {}
+        return cls(tuple(tokens), padding_idx, oov_idx, reserved | {padding_idx, oov_idx}, lowercase,
+                   encoding=str(text.get("encoding", "utf-8")), encoding_errors=str(text.get("encoding_errors", "strict")))
 
     # ------------------------------------------------------------------ lookups
 
@@ -371,7 +381,8 @@ class Indexer:
     def _read_tokenizer_file(self, path: Path) -> tuple[dict[str, int], int | None, str]:
         from pipeline.vocab import is_word_index_path, parse_word_index, read_token_file
 
-        common = {"padding_token": self.padding_token, "oov_token": self.oov_token}
+        common = {"padding_token": self.padding_token, "oov_token": self.oov_token,
+                  "encoding": self.encoding, "encoding_errors": self.encoding_errors}
         if is_word_index_path(path):
             # The entries as they are (no max_size: every id the tokenizer emits counts), not laid
             # out as rows: an id far past the others is drift to report, not a gap too large to fill.

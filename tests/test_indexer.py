@@ -342,3 +342,26 @@ def test_encode_batch_refuses_a_dtype_that_cannot_hold_every_id_and_decode_refus
         with pytest.raises(TypeError, match="ids must be integers"):
             ix.decode([bad])
     assert ix.decode([np.int64(2), 3]) == ["w0", "w1"]
+
+
+@pytest.mark.parametrize("tokenizer", ["tokens.txt", "tokens.json"])
+def test_check_vocab_decodes_the_tokenizer_as_the_run_read_its_vocabulary(tmp_path, tokenizer):
+    # A latin-1 token file the run read with vectors.encoding = "latin-1": checking that very file
+    # had failed with "bytes that are not valid utf-8" (check-vocab read every tokenizer as UTF-8).
+    from pipeline.config import load_config
+    from pipeline.runner import run
+
+    (tmp_path / "tokens.txt").write_bytes("the\ncafé\nof\n".encode("latin-1"))
+    (tmp_path / "tokens.json").write_bytes('{"the": 2, "café": 3, "of": 4}'.encode("latin-1"))
+    run(load_config(None, [f'export.dir="{tmp_path / "artifacts"}"', 'name="lat"', 'vectors.source="file"',
+                           'vectors.path="gensim-test:test_glove.txt"', 'vocab.source="file"',
+                           f'vocab.path="{tmp_path / "tokens.txt"}"', 'vectors.encoding="latin-1"',
+                           f'cache.dir="{tmp_path / "cache"}"']))
+    folder = tmp_path / "artifacts" / "lat"
+    indexer = Indexer.from_artifact(folder)
+    assert (indexer.encoding, indexer.encoding_errors) == ("latin-1", "strict")
+    assert indexer.id_to_token[2:] == ("the", "café", "of")
+    drift = check_vocab(folder, tmp_path / tokenizer)
+    assert drift.ok and drift.to_dict()["counts"] == {"moved": 0, "appeared": 0, "vanished": 0, "out_of_range": 0}
+    # The artifact's own vocab.txt (always UTF-8) still reads as no drift.
+    assert check_vocab(folder, folder / "vocab.txt").ok
