@@ -795,8 +795,10 @@ def test_damaged_corpus_fails_with_a_data_error_or_counts(tmp_path, data):
     result = attempt(lambda: count_corpus(corpus_files([path.name], tmp_path)), path)
     if isinstance(result, PipelineError):
         assert isinstance(result, DataError), result
-        if result.message.startswith(("bytes that are not valid", "corpus file is damaged")):
-            assert result.line is not None, result
+        if result.message.startswith("bytes that are not valid") or "cut short (Compressed file ended" in result.message:
+            assert result.line is not None, result  # a cut stream: the lines before the cut read back whole
+        if "CRC check failed" in result.message or "Invalid data stream" in result.message:
+            assert result.line is None, result  # damaged data may have inflated to garbage lines first
         if result.line is not None and how is None:
             assert result.line <= lines_in(damaged)
         return

@@ -626,6 +626,36 @@ def test_gzip_damaged_in_the_middle_corpus(tmp_path):
         count_corpus([corpus])
 
 
+def gz_flipped(data: bytes) -> bytes:
+    """A full-length gzip file with 16 bytes flipped halfway: deflate decodes garbage, then the CRC fails."""
+    packed = bytearray(gzip.compress(data))
+    middle = len(packed) // 2
+    packed[middle:middle + 16] = bytes(b ^ 0x5A for b in packed[middle:middle + 16])
+    return bytes(packed)
+
+
+def test_gzip_vectors_whose_damage_decodes_to_garbage_rows_are_reported_damaged_not_as_a_bad_row(tmp_path):
+    # These flipped bytes still inflate, to rows of the wrong shape, long before the CRC at the end fails:
+    # the message had been "v.gz:2496: row has 70 values ... is this really GloVe text?".
+    data = b"".join(f"w{i} {row}\n".encode() for i, row in enumerate(numbers_text(5000, 50)))
+    path = tmp_path / "v.gz"
+    path.write_bytes(gz_flipped(data))
+    with gzip.open(path) as fh, pytest.raises(gzip.BadGzipFile, match="CRC check failed"):
+        fh.read()  # the damage is real: gzip itself fails, at the end
+    with pytest.raises(DataError, match=r"gzip data is damaged or cut short \(CRC check failed") as info:
+        read_vectors(path, "glove")
+    assert info.value.line is None and info.value.exit_code == 65
+
+
+def test_gzip_corpus_that_fails_its_crc_names_no_line(tmp_path):
+    # Damaged (not cut short) data may have inflated to garbage lines: a line number would be a guess.
+    corpus = tmp_path / "c.gz"
+    corpus.write_bytes(gz_flipped(b"".join(f"the cat {i} sat on the mat {i * 7}\n".encode() for i in range(20000))))
+    with pytest.raises(DataError, match=r"corpus file is damaged or cut short \(CRC check failed") as info:
+        count_corpus([corpus])
+    assert info.value.line is None
+
+
 @pytest.mark.parametrize("reader", [read_token_file, read_word_index], ids=["token file", "word_index"])
 def test_gzip_damaged_in_the_middle_token_file(tmp_path, reader):
     path = tmp_path / "t.gz"

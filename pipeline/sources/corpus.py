@@ -150,8 +150,10 @@ def _raw_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
             try:
                 data = fh.read(_BLOCK_BYTES)
             except (EOFError, OSError, zlib.error) as exc:
-                raise DataError(f"corpus file is damaged or cut short ({exc})", path,
-                                _whole_lines_before_damage(path) + 1) from None
+                # Cut short (EOFError): the lines before the cut read back whole. Damaged data (a failed
+                # CRC, an invalid stream) may have decompressed to garbage lines first: no line to name.
+                line = _whole_lines_before_damage(path) + 1 if isinstance(exc, EOFError) else None
+                raise DataError(f"corpus file is damaged or cut short ({exc})", path, line) from None
             if not data:
                 if parts:
                     yield b"".join(parts) + b"\n", lineno

@@ -116,6 +116,28 @@ def describe_file(path: str | os.PathLike) -> dict[str, Any]:
     return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
 
 
+def damaged_stream(path: str | os.PathLike, chunk: int = 8 << 20) -> DataError | None:
+    """For a gzip/bzip2 file: the DataError of a damaged stream, found by decompressing it to the end.
+
+    None for a plain file or an intact stream. A flipped byte inside a gzip or
+    bzip2 stream often decompresses to garbage first and fails its CRC check
+    only at the end of the member or block, so a reader sees a bad row before
+    the damage is reported. Readers call this when a compressed file's rows
+    look wrong, so that the message says the file is damaged, not what the
+    garbage looked like.
+    """
+    if compression_of(path) is None:
+        return None
+    try:
+        with open_binary(path) as fh:
+            while fh.read(chunk):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        error = read_failure(path, exc, "")
+        return error if isinstance(error, DataError) else None
+    return None
+
+
 def read_failure(path: str | os.PathLike, exc: BaseException, where: str) -> Exception:
     """A read that failed midway: a damaged compressed stream is bad data (65), anything else an I/O error (74)."""
     compressed = compression_of(path)
@@ -127,6 +149,7 @@ def read_failure(path: str | os.PathLike, exc: BaseException, where: str) -> Exc
     if damaged or not isinstance(exc, OSError):
         kind = {"gzip": "gzip", "bz2": "bzip2"}.get(compressed or "", "compressed")
         return DataError(
-            f"{kind} data is damaged or cut short {where} ({exc}) (expected a complete {kind} file)", path
+            f"{kind} data is damaged or cut short{' ' if where else ''}{where} ({exc}) (expected a complete {kind} file)",
+            path,
         )
     return open_error(path, exc)

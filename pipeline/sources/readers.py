@@ -59,7 +59,7 @@ from pipeline.config import check_encoding
 from pipeline.errors import ConfigError, DataError
 from pipeline.sources import Vectors
 from pipeline.sources.binary import _read_binary
-from pipeline.sources.files import describe_file, open_binary
+from pipeline.sources.files import damaged_stream, describe_file, open_binary
 from pipeline.sources.parallel_read import _parallel_workers, _read_text_parallel
 from pipeline.sources.rows import _Rows
 from pipeline.sources.sniff import (
@@ -219,11 +219,19 @@ def _read_file(
         if hashing is not None:
             hashing.start()
         rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
-        with open_binary(path) as fh:
-            if fmt == "word2vec-binary":
-                stats = _read_binary(fh, path, rows, encoding, encoding_errors, max_rows, sniff=format != "auto")
-            else:
-                stats = _read_text(fh, path, fmt, rows, encoding, encoding_errors, max_rows)
+        try:
+            with open_binary(path) as fh:
+                if fmt == "word2vec-binary":
+                    stats = _read_binary(fh, path, rows, encoding, encoding_errors, max_rows, sniff=format != "auto")
+                else:
+                    stats = _read_text(fh, path, fmt, rows, encoding, encoding_errors, max_rows)
+        except DataError as exc:
+            # A bad row of a gzip/bzip2 file may be the garbage a damaged stream decompresses
+            # to before its CRC check fails: then the damage is the error to report.
+            damage = damaged_stream(path) if exc.line is not None else None
+            if damage is None:
+                raise
+            raise damage from exc
         words, matrix = rows.finish()
         stats.update(rows.stats())
         duplicates = [w for w, _ in rows.duplicate_rows]
