@@ -146,7 +146,8 @@ def _safe_norms(vectors: np.ndarray) -> np.ndarray:
     # would score it 0 against everything: its norm is taken in float64 (gensim's would be inf).
     overflowed = np.flatnonzero(np.isinf(norms))
     if len(overflowed):
-        norms[overflowed] = np.linalg.norm(vectors[overflowed].astype(np.float64), axis=1)
+        with np.errstate(over="ignore"):  # a norm past float32's range itself (values near 1e38): inf
+            norms[overflowed] = np.linalg.norm(vectors[overflowed].astype(np.float64), axis=1)
     norms[norms == 0] = 1  # a zero row then scores 0 instead of nan
     return norms
 
@@ -188,12 +189,20 @@ class _Searched:
     norms: np.ndarray  # (N,) float32
 
     @classmethod
-    def of(cls, vectors: np.ndarray, n: int) -> _Searched:
-        """The first ``n`` rows; ValueError if one holds NaN or inf (its norm is not finite: a free test)."""
+    def of(cls, vectors: np.ndarray, n: int, words: Sequence[str] | None = None) -> _Searched:
+        """The first ``n`` rows; ValueError if one holds NaN or inf (its norm is not finite: a free test).
+
+        A finite row too long for float32 is logged, by its word in ``words`` if given.
+        """
         rows = np.ascontiguousarray(vectors[:n])
         norms = _safe_norms(rows)
         suspects = np.flatnonzero(~np.isfinite(norms))  # NaN or inf in the row (or values near float32's limit)
         _refuse_non_finite(rows, suspects)
+        if len(suspects):  # finite, but too long for float32: its unit row is 0
+            logger.warning("row %s%s holds values so large that its length overflows float32: it scores 0 "
+                           "against every word, as in gensim",
+                           repr(words[suspects[0]]) if words is not None else suspects[0],
+                           f" (and {len(suspects) - 1} more)" if len(suspects) > 1 else "")
         return cls(rows, norms)
 
     def cosines(self, directions: np.ndarray) -> np.ndarray:
@@ -260,7 +269,7 @@ def nearest_neighbours(
         raise TypeError(f"queries must be a sequence of words, not one string: [{queries!r}]?")
     index = _first_rows(words, set(queries))
     found = list(dict.fromkeys(q for q in queries if q in index))
-    searched = _Searched.of(vectors, _limit(len(words), restrict_vocab))
+    searched = _Searched.of(vectors, _limit(len(words), restrict_vocab), words)
     rows = np.array([index[q] for q in found], dtype=np.int64)
     _refuse_non_finite(vectors, rows)  # a query may lie beyond the searched rows
     directions = _query_direction(unit_normalise(vectors[rows]), 1.0)
@@ -782,7 +791,7 @@ def _answer_analogies(
     ids = vocab.lookup_all([w for _, q in parsed.questions for w in q]).reshape(-1, 4)
     known = (ids >= 0).all(axis=1)
     ids = ids[known]
-    searched = _Searched.of(vectors, n)
+    searched = _Searched.of(vectors, n, words)
 
     a, b, c = ids[:, 0], ids[:, 1], ids[:, 2]
     cosadd = np.empty(len(ids), dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import subprocess
 import sys
 import warnings
@@ -828,6 +829,25 @@ def test_a_finite_vector_whose_squares_overflow_float32_is_scored_by_its_directi
         assert cos == pytest.approx(float(unit[police] @ unit[words.index(w)]), abs=1e-5)
     # and the other words rank as before (a huge row is no nearer to them than its direction is)
     assert [w for w, _ in scaled["government"]] == [w for w, _ in plain["government"]]
+
+
+def test_a_vector_whose_length_overflows_float32_scores_0_with_one_warning_naming_it(lee, caplog):
+    # Values near 3e38: even the float64 length does not fit float32, so the row scores 0 against every
+    # word, as in gensim. That had printed numpy's "overflow encountered in cast" and its source line.
+    words, vectors, _ = lee
+    huge = vectors.copy()
+    police = words.index("police")
+    huge[police] = np.where(vectors[police] >= 0, np.float32(3e38), np.float32(-3e38))
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="pipeline.evaluate"):
+        warnings.simplefilter("error")  # no RuntimeWarning
+        found = nearest_neighbours(words, huge, ["police", "government"], top_k=5)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["row 'police' holds values so large that its length overflows float32: "
+                        "it scores 0 against every word, as in gensim"]
+    assert [cos for _, cos in found["police"]] == [0.0] * 5
+    # The other words rank as without that row (it scores 0, below their top five).
+    plain = nearest_neighbours(words, vectors, ["police", "government"], top_k=5)
+    assert found["government"] == plain["government"]
 
 
 def test_nearest_neighbours_refuses_one_string_for_its_queries(lee):
