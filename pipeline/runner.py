@@ -80,7 +80,9 @@ def _input_files(config: Config) -> dict[str, list[Path]]:
     else:
         files["vectors"] = [resolve_input(config.vectors.path, config.base_dir)]
     if config.vocab.source == "corpus":
-        files["vocab"] = corpus_files(_vocab_corpus(config), config.base_dir)
+        from pipeline.vocab import corpus_key
+
+        files["vocab"] = corpus_files(_vocab_corpus(config), config.base_dir, corpus_key(config.vocab))
     else:
         files["vocab"] = [resolve_input(config.vocab.path, config.base_dir)]
     ev = config.evaluate

@@ -101,7 +101,7 @@ def build_vocabulary(
     if config.source == "corpus":
         from pipeline.sources.corpus import corpus_files
 
-        files = corpus_files(corpus_specs(config, corpus), base_dir)
+        files = corpus_files(corpus_specs(config, corpus), base_dir, corpus_key(config))
         return count_corpus(
             files, min_count=config.min_count, max_size=config.max_size, lowercase=config.lowercase, **common
         )
@@ -121,6 +121,11 @@ def build_vocabulary(
     raise ConfigError(
         f"The 'vocab.source' parameter must be one of 'file', 'word_index', 'corpus'. Got {config.source!r} instead."
     )
+
+
+def corpus_key(config: VocabConfig) -> str:
+    """The config key that lists the corpus of :func:`corpus_specs`, for error messages."""
+    return "vocab.corpus" if config.corpus else "vectors.corpus"
 
 
 def corpus_specs(config: VocabConfig, corpus: Sequence[str]) -> tuple[str, ...]:

@@ -858,6 +858,20 @@ def test_cache_dir_that_cannot_be_written_costs_speed_not_the_run(project, extra
     assert (project / "cachefile").read_text() == "x"
 
 
+@pytest.mark.parametrize("key", ["vectors.corpus", "vocab.corpus"])
+def test_cli_a_corpus_listing_a_file_twice_names_the_key_and_the_set_that_gave_it(project, key):
+    # The message had said "<embedded default>: The 'corpus' parameter lists ... twice".
+    (project / "corpus.txt").write_text("the of and\n", encoding="utf-8")
+    result = invoke("run", "-c", "run.toml", "--set", 'vectors.source="train"', "--set", 'vocab.source="corpus"',
+                    "--set", f'{key}=["corpus.txt", "./corpus.txt"]')
+    assert_one_line_error(result, 78, f"--set {key}: The '{key}' parameter lists ",
+                          "twice: through 'corpus.txt' and './corpus.txt'")
+    (project / "twice.toml").write_text((project / "run.toml").read_text(encoding="utf-8").replace(
+        'source = "file"\npath = "vectors.txt"', 'source = "train"\ncorpus = ["corpus.txt", "corpus.txt"]'),
+        encoding="utf-8")
+    assert_one_line_error(invoke("run", "-c", "twice.toml"), 78, "twice.toml: The 'vectors.corpus' parameter lists ")
+
+
 def test_training_with_a_cache_dir_that_cannot_be_written_uses_a_temporary_work_folder(project):
     # The prepared corpus goes under <cache>/work/<name>/; when that cannot be created, a temporary folder.
     (project / "cachefile").write_text("x")

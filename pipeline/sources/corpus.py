@@ -23,14 +23,16 @@ from pipeline.errors import ConfigError, DataError, StorageError, open_error
 from pipeline.sources.files import open_binary
 
 
-def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path]:
+def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike, key: str = "vectors.corpus") -> list[Path]:
     """Expand config corpus entries (files, folders, ``gensim-test:`` names) into files.
+
+    ``key``: the config key that listed them, for the errors about the list itself.
 
     >>> corpus_files(["gensim-test:lee_background.cor"], ".")[0].name
     'lee_background.cor'
     """
     if not specs:
-        raise ConfigError("The 'corpus' parameter must list one or more files or folders. Got [] instead.")
+        raise ConfigError(f"The '{key}' parameter must list one or more files or folders. Got [] instead.")
     files: list[Path] = []
     listed_by: dict[Path, str] = {}  # each file's real path -> the entry that brought it
     for spec in specs:
@@ -49,7 +51,7 @@ def corpus_files(specs: Sequence[str], base_dir: str | os.PathLike) -> list[Path
         for file in found:
             real = Path(os.path.realpath(file))
             if real in listed_by:  # its sentences would be trained on and counted twice
-                raise ConfigError(f"The 'corpus' parameter lists {file} twice: through {listed_by[real]!r} and "
+                raise ConfigError(f"The '{key}' parameter lists {file} twice: through {listed_by[real]!r} and "
                                   f"{spec!r} (expected each file once)")
             listed_by[real] = spec
         files.extend(found)
