@@ -372,9 +372,10 @@ def _summary(manifest: dict, report: dict, folder: Path) -> dict:
 @click.option("--vectors", "vectors_path", type=click.Path(readable=False), help="Vector file (sets vectors.source=file).")
 @click.option("--vocab", "vocab_path", type=click.Path(readable=False),
               help="Token file, or a .json word_index (sets vocab.source).")
-@click.option("--name", help="Run name: artifacts go to <export.dir>/<name>/.")
+@click.option("--name", help="Run name: artifacts go to <export.dir>/<name>/ (default: the config's name; "
+                             "'default', where `embpipe run` publishes, for the embedded config).")
 def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
-    """Build and export the matrix without evaluating it.
+    """Build and export the matrix without the analogy and similarity scores.
 
     \b
     Examples:
