@@ -220,14 +220,21 @@ def test_ascii_prefilter_rules_out_words_no_rule_could_match():
     assert passed == ["APPLE", "apple", "x2024", "X1999"]
 
 
+# Final sigma and what its context skips (apostrophe, soft hyphen, a combining accent), dotted I, sharp s,
+# Kelvin sign, full-width A, Arabic-Indic and superscript digits, a ligature, a titlecase digraph, a Roman
+# numeral, Hangul jamo (NFKC composes L + V into a syllable) and half-width katakana with its voicing mark.
+BULK_ALPHABET = ("aZ09 \n'\u00ad\u0301\u03a3\u03c3\u0130\u00df\u0663\u00b2\uff21K\u212a\ufb01\u01c5"
+                 "\u216b\u1100\u1161\uff76\uff9e")
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    words=st.lists(st.text(alphabet="aZ09 \n\u03a3\u03c3\u0130\u00df\u0663\uff21K\u212a", max_size=5), max_size=12),
+    words=st.lists(st.text(alphabet=BULK_ALPHABET, max_size=5), max_size=12),
     rule=st.sampled_from(ALIGN_RULES),
 )
 def test_bulk_normal_forms_equal_the_rule_applied_word_by_word(words, rule):
-    """ASCII words are lower-cased (or their digits mapped) in one joined string: the same forms as one by one,
-    with non-ASCII words among them (final sigma, dotted I, Kelvin sign) and words that hold a newline."""
+    """Words are transformed in one joined string: the same forms as one by one, with words that hold a
+    newline, final sigmas beside case-ignorable marks, and NFKC compositions that must not cross words."""
     from pipeline.align import _first_index, _normalised
 
     expected = [RULES[rule](w) for w in words]
@@ -236,3 +243,15 @@ def test_bulk_normal_forms_equal_the_rule_applied_word_by_word(words, rule):
     for j, form in enumerate(expected):
         first.setdefault(form, j)
     assert _first_index(words, rule) == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tokens=st.lists(st.text(alphabet=BULK_ALPHABET.replace("\n", ""), min_size=1, max_size=4), max_size=8),
+    words=st.lists(st.text(alphabet=BULK_ALPHABET, min_size=1, max_size=4), max_size=30),
+    rules=st.lists(st.sampled_from(ALIGN_RULES), min_size=1, max_size=4, unique=True),
+)
+def test_bulk_wanted_test_equals_the_word_by_word_one_on_any_text(tokens, words, rules):
+    """``many`` (what the readers call on whole chunks) says exactly what ``wanted`` says word by word."""
+    keep = wanted_predicate(tokens, rules)
+    assert keep.many(words) == [keep(w) for w in words]
