@@ -368,12 +368,15 @@ class _Published:
         return {k: v for k, v in parts.items() if isinstance(v, dict)} if isinstance(parts, dict) else {}
 
 
-def _published(folder: Path, export_fingerprint: str) -> _Published:
+def _published(folder: Path, export_fingerprint: str, cache_root: Path | None) -> _Published:
     """Read what is published at ``folder``; it is up to date if made from this fingerprint and intact.
 
-    Intact means: every file the manifest lists is there with its size (cheap;
-    the loaders check the sha256), and ``report.json``, which a run returns
-    without recomputing, matches its sha256 and reads as a JSON object. Anything
+    Intact means: every file the manifest lists is there with its size and
+    sha256, and ``report.json``, which a run returns without recomputing, reads
+    as a JSON object of the shape a run writes. The sha256 are remembered against
+    each file's stat in ``cache_root`` (:func:`pipeline.cache.file_identity`), so
+    only the first rerun after a publish, or after a file was touched, reads the
+    files; with no ``cache_root`` (the cache off) every rerun reads them. Anything
     that cannot be read as expected makes the folder not up to date, so the run
     rebuilds it -- never an error: the folder is embpipe's own output.
     """
@@ -391,9 +394,10 @@ def _published(folder: Path, export_fingerprint: str) -> _Published:
     if not isinstance(manifest.get("coverage"), dict):  # a run returns it to its caller
         return _Published(manifest, None, "published manifest.json has no coverage object")
     for name, entry in manifest["files"].items():
-        try:
-            intact = (folder / name).stat().st_size == entry.get("bytes")
-        except (OSError, ValueError):  # ValueError: a name holding a NUL byte
+        try:  # the size first: a file cut short or replaced is not hashed
+            intact = (folder / name).stat().st_size == entry.get("bytes") \
+                and file_identity(folder / name, cache_root)["sha256"] == entry.get("sha256")
+        except (OSError, ValueError, PipelineError):  # ValueError: a name holding a NUL byte
             intact = False
         if not intact:
             return _Published(manifest, None, f"published {name} is missing or changed")
@@ -459,7 +463,7 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
     fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-    published = _published(target, fps["export"])
+    published = _published(target, fps["export"], cache_root if config.cache.enabled else None)
     previous = published.previous_parts()
     no_record = "no earlier run of this name"
     if published.manifest is None and published.damage:
@@ -539,7 +543,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
         check_replaceable(rejected)
         cache_root = default_cache_dir(config.cache.dir)
         fps, parts = stage_fingerprints(config, cache_root if config.cache.enabled else None)
-        published = _published(target, fps["export"])
+        published = _published(target, fps["export"], cache_root if config.cache.enabled else None)
         forced = frozenset(_forced_stages(config, force))
         if published.up_to_date and not forced:
             log.info("artifacts up to date: %s", target, extra={"stage": "export", "event": "up_to_date"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -89,6 +90,21 @@ def test_cached_results_equal_fresh_ones(project):
     assert np.array_equal(np.load(rerun.artifact_dir / "embeddings.npy"), a)
     assert np.array_equal(a[2], np.array([0.0, 0.0, 0.0], np.float32))  # w0
     assert np.array_equal(a[3], np.array([1.0, -0.5, 3.0], np.float32))  # w2
+
+
+@pytest.mark.parametrize("cache", ["true", "false"])
+def test_a_changed_byte_in_an_extra_format_file_is_rebuilt_by_the_next_run(project, cache):
+    # No loader reads vectors.w2v.txt, so only the rerun check can notice it (with the cache off it
+    # hashes the published files on every rerun; with it, once per change of their stat).
+    formats = ['export.formats=["word2vec"]', f"cache.enabled={cache}"]
+    out = run(cfg(*formats)).artifact_dir
+    good = (out / "vectors.w2v.txt").read_bytes()
+    assert set(run(cfg(*formats)).cache.values()) == {"skipped"}
+    _flip_last_byte("vectors.w2v.txt")(out)
+    assert (out / "vectors.w2v.txt").read_bytes() != good
+    assert run(cfg(*formats)).cache["export"] == "run"
+    assert (out / "vectors.w2v.txt").read_bytes() == good
+    assert set(run(cfg(*formats)).cache.values()) == {"skipped"}
 
 
 def test_deleted_artifact_file_is_rewritten_not_reported_up_to_date(project):
@@ -307,6 +323,18 @@ def _garbage_report(byte: bytes):
     return damage
 
 
+def _flip_last_byte(name: str):
+    def damage(folder: Path) -> None:  # same size and, set back, same mtime: only the bytes say it changed
+        path = folder / name
+        st = path.stat()
+        data = bytearray(path.read_bytes())
+        data[-2] ^= 1
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    return damage
+
+
 def _report(report: dict) -> dict:
     """A report without what depends on the cache's state (a forced read of the vectors is a cache hit)."""
     return {**report, "vectors": {k: v for k, v in report["vectors"].items() if k != "vectors_cache"}}
@@ -324,6 +352,10 @@ DAMAGES = {
     ),
     "report is x x x": (_garbage_report(b"x"), "report.json"),
     "report is not UTF-8": (_garbage_report(b"\xff"), "report.json"),
+    # These had been "up to date" (sizes only were compared), while the loaders refused the folder
+    # and told the user to rebuild it with `embpipe run`, which then did nothing.
+    "a byte of embeddings.npy flipped": (_flip_last_byte("embeddings.npy"), "embeddings.npy"),
+    "a byte of vocab.txt flipped": (_flip_last_byte("vocab.txt"), "vocab.txt"),
 }
 
 
