@@ -144,14 +144,15 @@ def word2vec_keys(tokens: Sequence[str], rows: Sequence[int], path: Path) -> lis
         token = tokens[r]
         key = word2vec_key(token)
         if not key:
-            raise DataError(f"row {r} has an empty token; word2vec format cannot hold it", path)
+            raise DataError(f"cannot be written: row {r} has an empty token, which word2vec format cannot hold", path)
         if "\n" in key or "\r" in key:
-            raise DataError(f"row {r} token {key!r} holds a line break; word2vec format cannot hold it "
-                            "(expected one word a line)", path)
+            raise DataError(f"cannot be written: row {r} token {key!r} holds a line break, which word2vec format "
+                            "cannot hold (expected one word a line)", path)
         if key in first_row:
             raise DataError(
-                f"row {r} token {token!r} is written as {key!r}, which row {first_row[key]} already uses "
-                "(word2vec keys must be unique; spaces become U+00A0)",
+                f"cannot be written: row {r} token {token!r} becomes the key {key!r}, which row {first_row[key]} "
+                "already uses (word2vec keys must be unique, and spaces become U+00A0: make the tokens distinct "
+                "or leave this format out)",
                 path,
             )
         first_row[key] = int(r)

@@ -150,7 +150,8 @@ def test_word2vec_refuses_a_token_the_space_rule_makes_collide(tmp_path):
     matrix = tiny_matrix(["[PAD]", "[UNK]", "new york", f"new{W2V_SPACE}york"])
     with pytest.raises(DataError, match="row 3 .* row 2 already uses") as exc:
         write_word2vec(tmp_path, matrix, binary=False)
-    assert "vectors.w2v.txt" in str(exc.value)
+    # The file named is the one that cannot be written, not a published file with something wrong in it.
+    assert str(exc.value).startswith(f"{tmp_path / 'vectors.w2v.txt'}: cannot be written: row 3 ")
 
 
 @pytest.mark.parametrize("token", ["two\nlines", "carriage\rreturn"])
