@@ -86,7 +86,7 @@ def _safetensors_numpy():
         import safetensors.numpy
     except ImportError:
         raise ConfigError(
-            "export.formats lists 'safetensors' but the safetensors package is not installed "
+            "The 'export.formats' parameter lists 'safetensors' but the safetensors package is not installed "
             "(pip install safetensors, or the frameworks extra: pip install 'embpipe[frameworks]', or '.[frameworks]' in a checkout)"
         ) from None
     return safetensors.numpy

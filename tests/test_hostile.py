@@ -858,6 +858,17 @@ def test_cache_dir_that_cannot_be_written_costs_speed_not_the_run(project, extra
     assert (project / "cachefile").read_text() == "x"
 
 
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_cli_a_missing_safetensors_package_names_the_set_that_asked_for_it(project, monkeypatch, command):
+    # The line had named "<embedded default>" instead of the --set, and `plan` had printed a normal plan.
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import safetensors.numpy -> ImportError
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    result = invoke(command, "-c", "run.toml", "--set", 'export.formats=["safetensors"]')
+    assert_one_line_error(result, 78, "--set export.formats: The 'export.formats' parameter lists 'safetensors' "
+                                      "but the safetensors package is not installed")
+    assert not (project / "artifacts").exists()
+
+
 @pytest.mark.parametrize("key", ["vectors.corpus", "vocab.corpus"])
 def test_cli_a_corpus_listing_a_file_twice_names_the_key_and_the_set_that_gave_it(project, key):
     # The message had said "<embedded default>: The 'corpus' parameter lists ... twice".
