@@ -133,7 +133,12 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
     path = verify_file(folder, manifest, "embeddings.npy") if verify else folder / "embeddings.npy"
     if not path.exists():
         raise DataError("embeddings.npy is missing (expected the matrix the manifest describes)", folder)
+    shape = (int(manifest["input_dim"]), int(manifest["output_dim"]))
     try:
+        header = _npy_header(path)
+        if header is not None and header != (shape, np.dtype(np.float32)):
+            # Said before loading: a header claiming 10**12 rows would ask for terabytes first.
+            raise DataError(f"matrix is {header[1]} {header[0]}, the manifest says float32 {shape}", path)
         weights = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except OSError as exc:
         if exc.errno is not None:  # the file system refused (no permission, a folder): I/O, not the content
@@ -144,7 +149,6 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
         raise DataError(f"not a readable .npy matrix ({why})", path) from None
     if not isinstance(weights, np.ndarray):  # an .npz archive under the .npy name
         raise DataError("an .npz archive, not a .npy matrix (expected the matrix np.save writes)", path)
-    shape = (int(manifest["input_dim"]), int(manifest["output_dim"]))
     if weights.shape != shape or weights.dtype != np.float32:
         raise DataError(
             f"matrix is {weights.dtype} {weights.shape}, the manifest says float32 {shape}", path
@@ -156,6 +160,23 @@ def load_weights(folder: str | Path, manifest: dict[str, Any] | None = None, *, 
         row = int(np.flatnonzero(~np.isfinite(weights).all(axis=1))[0])
         raise DataError(f"row {row} holds NaN or inf (expected finite numbers)", path)
     return weights
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype] | None:
+    """The shape and dtype a version 1.0 or 2.0 ``.npy`` header announces; None for a file that is
+    not one (:func:`numpy.load` then says what it is). Raises ValueError for a damaged header."""
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            return None
+        fh.seek(0)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            return None
+    return tuple(shape), dtype
 
 
 def read_tokens(path: Path) -> list[str]:

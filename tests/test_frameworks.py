@@ -277,6 +277,24 @@ def test_a_wrong_shape_is_refused(framework, glove_run, tmp_path):
     assert "embeddings.npy" in str(exc.value)
 
 
+@pytest.mark.parametrize("framework", ["torch", "keras", "numpy"])
+def test_a_header_claiming_a_huge_matrix_is_refused_before_anything_is_allocated(framework, glove_run, tmp_path):
+    # A 200-byte file whose .npy header says 10**9 x 1000 float32 (4 TB), with a matching sha256 in the
+    # manifest: numpy's loader allocated the whole array first, so this was "out of memory" (exit 1).
+    from pipeline.artifacts import load_weights
+
+    load = (lambda f: load_weights(f)) if framework == "numpy" else loader(framework)
+    folder = copy_artifact(glove_run, tmp_path)
+    header = {"descr": "<f4", "fortran_order": False, "shape": (10**9, 1000)}
+    with open(folder / "embeddings.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        fh.write(b"\0" * 64)
+    rewrite_manifest(folder)
+    n, d = np.load(glove_run.artifact_dir / "embeddings.npy", mmap_mode="r").shape
+    with pytest.raises(DataError, match=rf"matrix is float32 \(1000000000, 1000\), the manifest says float32 \({n}, {d}\)"):
+        load(folder)
+
+
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_a_non_zero_padding_row_is_refused(framework, glove_run, tmp_path):
     load = loader(framework)
