@@ -63,6 +63,9 @@ def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
     if not os.path.lexists(path):  # a dangling link is there, and unreadable: 74 below
         raise DataError(f"{name} is missing (expected the file the manifest lists)", folder)
     expected = manifest["files"].get(name, {}).get("sha256")
+    if not isinstance(expected, str):
+        raise DataError(f"the manifest lists no sha256 for {name} (expected one for every file; "
+                        "rebuild the folder with `embpipe run`)", folder / MANIFEST)
     actual = file_sha256(path)  # StorageError naming the file if it cannot be read
     if expected != actual:
         raise DataError(

@@ -295,6 +295,20 @@ def test_a_header_claiming_a_huge_matrix_is_refused_before_anything_is_allocated
         load(folder)
 
 
+@pytest.mark.parametrize("name", ["embeddings.npy", "vocab.txt"])
+def test_a_file_the_manifest_lists_no_sha256_for_is_refused_naming_the_manifest(glove_run, tmp_path, name):
+    # The message had been "sha256 1a2b... does not match the manifest's None...".
+    from pipeline.artifacts import load_artifact
+
+    folder = copy_artifact(glove_run, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"][name]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(DataError, match=f"the manifest lists no sha256 for {name} ") as exc:
+        load_artifact(folder)
+    assert exc.value.path == str(folder / "manifest.json") and "None" not in str(exc.value)
+
+
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_a_non_zero_padding_row_is_refused(framework, glove_run, tmp_path):
     load = loader(framework)
