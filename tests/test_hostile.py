@@ -1316,6 +1316,19 @@ def test_cli_stdout_closed_by_its_reader_ends_quietly_with_exit_141(project, arg
     assert b"Traceback" not in stderr and b"error" not in stderr.lower(), stderr
 
 
+def test_cli_vocab_out_stdout_whose_reader_leaves_midway_exits_141_not_0(project):
+    # 300 KB in one write: the buffered stream took 65,536 bytes, said so without an error, and the
+    # command ended with exit 0 and '"saved": "-"', though most of the vocabulary never arrived.
+    (project / "big.tsv").write_text("".join(f"word{i}\t{i}\n" for i in range(20000)), encoding="utf-8")
+    proc = embpipe_process(project, "vocab", "-c", "run.toml", "--set", 'vocab.path="big.tsv"', "--out", "-",
+                           stdout=subprocess.PIPE)
+    assert proc.stdout.read(10) == b"word0\t0\nwo"  # the reader takes a little, as `| head -c 10` does, then leaves
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 141, stderr
+    assert b"Traceback" not in stderr and b"error" not in stderr.lower(), stderr
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
 @pytest.mark.parametrize("args", [["vocab"], ["vocab", "--out", "-"], ["plan"]])
 def test_cli_stdout_on_a_full_disk_is_exit_74_in_one_line(project, args):
