@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -206,13 +207,19 @@ def clean_leftovers(target: Path) -> list[Path]:
     Call it while holding the run lock, so no live run's temporary folder is touched.
     """
     parent, removed = target.parent, []
-    if not parent.is_dir():
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:  # no folder yet (or none to list): nothing was left
         return removed
-    olds = sorted(parent.glob(f".{target.name}{OLD_MARK}*"))
+    # Exactly the names publish() and new_temp_dir() give, never a prefix: another run name in the
+    # same folder, such as "a.old-1", has its own lock file ".a.old-1.lock" and its own folders here.
+    name = re.escape(target.name)
+    olds = [parent / n for n in names if re.fullmatch(rf"\.{name}{re.escape(OLD_MARK)}[0-9a-f]+", n)]
+    temps = [parent / n for n in names if re.fullmatch(rf"\.{name}{re.escape(TMP_MARK)}[0-9]+-[0-9a-f]+", n)]
     if olds and not target.exists():
         os.rename(olds.pop(), target)  # killed between the two renames: put the last good one back
         log.warning("restored %s from an interrupted run", target)
-    for p in [*olds, *parent.glob(f".{target.name}{TMP_MARK}*")]:
+    for p in [*olds, *temps]:
         _remove_quietly(p)
         removed.append(p)
     return removed

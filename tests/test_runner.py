@@ -107,6 +107,26 @@ def test_a_changed_byte_in_an_extra_format_file_is_rebuilt_by_the_next_run(proje
     assert set(run(cfg(*formats)).cache.values()) == {"skipped"}
 
 
+def test_a_run_leaves_alone_the_lock_and_folders_of_a_name_that_starts_like_its_leftovers(project):
+    # The clean-up of ".a.old-*" had renamed the lock file ".a.old-1.lock" of run name "a.old-1" into
+    # artifacts/a (then exit 74 for every run of "a"), and removed ".b.tmp-1-ab.lock" while a run of
+    # "b.tmp-1-ab" held it, so a second run of that name started beside the first.
+    from pipeline.errors import LockHeldError
+    from pipeline.lock import run_lock
+
+    arts = project / "artifacts"
+    assert run(cfg('name="a.old-1"')).cache["export"] == "run"
+    assert run(cfg('name="a"')).cache["export"] == "run"
+    assert (arts / "a").is_dir() and (arts / ".a.old-1.lock").is_file()
+    assert run(cfg('name="b.tmp-1-ab"')).cache["export"] == "run"
+    with run_lock(arts / "b.tmp-1-ab"):  # a run of that name in progress
+        assert run(cfg('name="b"')).cache["export"] == "run"
+        assert (arts / ".b.tmp-1-ab.lock").is_file()
+        with pytest.raises(LockHeldError):
+            run(cfg('name="b.tmp-1-ab"'), force=("all",))
+    assert set(run(cfg('name="a.old-1"')).cache.values()) == {"skipped"}
+
+
 def test_deleted_artifact_file_is_rewritten_not_reported_up_to_date(project):
     out = run(cfg()).artifact_dir
     (out / "embeddings.npy").unlink()
