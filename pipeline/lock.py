@@ -16,9 +16,11 @@ prepared training corpus that two runs of one name share.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
+import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,14 +58,21 @@ def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
     path = lock_path(target)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Not through a symbolic link: the pid written below would overwrite whatever file it names.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
         if path.parent.exists() and not path.parent.is_dir():
             raise StorageError("export.dir is not a folder (expected a folder, or a path to create one)",
                                path.parent) from None
+        if exc.errno == errno.ELOOP:
+            raise StorageError("the run lock is a symbolic link (expected the regular file embpipe creates; "
+                               "remove the link)", path) from None
         raise StorageError(
             f"cannot create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
         ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device opened for writing: not ours to write to
+        os.close(fd)
+        raise StorageError("the run lock is not a regular file (expected the file embpipe creates; remove it)", path)
     deadline = time.monotonic() + wait
     _held.add(fd)
     try:

@@ -120,3 +120,25 @@ def test_a_killed_run_s_forked_helper_neither_keeps_the_lock_nor_outlives_it(tmp
     finally:
         if not _dead(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("kind", ["link to a file", "dangling link", "fifo"])
+def test_a_lock_path_that_is_a_link_or_a_fifo_is_refused_and_nothing_is_written_through_it(tmp_path, kind):
+    # The lock was opened following links, then truncated and given the pid: a link planted (or left)
+    # at .<name>.lock in a shared export.dir overwrote the file it named with a pid.
+    from pipeline.errors import StorageError
+
+    target = tmp_path / "arts" / "run"
+    target.parent.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("precious data\n")
+    lock = lock_path(target)
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.symlink_to(precious if kind == "link to a file" else tmp_path / "nowhere")
+    with pytest.raises(StorageError, match="the run lock is (a symbolic link|not a regular file)") as info:
+        with run_lock(target):
+            pass
+    assert info.value.exit_code == 74 and str(lock) in str(info.value)
+    assert precious.read_text() == "precious data\n" and not (tmp_path / "nowhere").exists()
