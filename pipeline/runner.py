@@ -30,7 +30,7 @@ from typing import Any
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
 from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
-from pipeline.errors import GateError, PipelineError
+from pipeline.errors import GateError, PipelineError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -552,6 +552,9 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
             return RunResult(target, published.manifest, published.report, {s: "skipped" for s in STAGES})
         if published.damage:
             log.warning("rebuilding %s: %s", target, published.damage, extra={"stage": "export", "event": "rebuild"})
+        if not os.access(target.parent, os.W_OK | os.X_OK):  # found now, not after a long training
+            raise StorageError("cannot write into export.dir: no write permission "
+                               "(expected a folder this user may create files in)", target.parent)
         stages = _Stages(config, fps, StageCache(cache_root, config.cache.enabled), forced)
         return _finish(config, stages, fps, parts, target, started, t0, extra_writers)
 

@@ -738,6 +738,21 @@ def test_unreadable_input_file_is_exit_74(warm, shared_dir, name, code, fragment
     assert_one_line_error(result, code, fragment)
 
 
+def test_an_export_dir_this_user_cannot_write_is_exit_74_before_any_stage_runs(warm, shared_dir):
+    # The lock file was there and writable, the folder not: every stage ran (a training run for
+    # nothing), then "cannot create the output folder: Permission denied".
+    open_to_all(make_project(shared_dir))
+    (shared_dir / "artifacts").mkdir()
+    (shared_dir / "artifacts" / ".small.lock").touch()
+    open_to_all(shared_dir)
+    (shared_dir / "artifacts").chmod(0o555)
+    result = unprivileged(cli_in(shared_dir, "run", "-c", "run.toml"))
+    if "skip" in result:
+        pytest.skip(result["skip"])
+    assert_one_line_error(result, 74, "artifacts: cannot write into export.dir: no write permission")
+    assert "stage vectors" not in result["stderr"]
+
+
 def test_unreadable_corpus_file_is_exit_74(warm, shared_dir):
     open_to_all(make_project(shared_dir))
     (shared_dir / "c.txt").write_text("the of\n")
