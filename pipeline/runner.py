@@ -554,7 +554,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
             log.warning("rebuilding %s: %s", target, published.damage, extra={"stage": "export", "event": "rebuild"})
         if not os.access(target.parent, os.W_OK | os.X_OK):  # found now, not after a long training
             raise StorageError("cannot write into export.dir: no write permission "
-                               "(expected a folder this user may create files in)", target.parent)
+                               "(expected a writable export.dir)", target.parent)
         stages = _Stages(config, fps, StageCache(cache_root, config.cache.enabled), forced)
         return _finish(config, stages, fps, parts, target, started, t0, extra_writers)
 
