@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import time
@@ -244,8 +245,11 @@ def check_gate(config: Config, alignment_report: dict[str, Any], evaluation: dic
         # A threshold that is set but cannot be measured is missed: the gate must prove quality.
         if value is None and minimum > default:
             missed.append(f"{name} could not be measured{what} but evaluate.gate.min_{name} is {minimum}")
-        elif value is not None and value < minimum:
-            missed.append(f"{name} {value:.4f}{what} < evaluate.gate.min_{name} {minimum}")
+        # A value a rounding away from the threshold meets it: a Spearman of exactly 0.5 computes as
+        # 0.49999999999999994, which had missed min_similarity_spearman = 0.5 as "0.5000 < 0.5".
+        elif value is not None and value < minimum and not math.isclose(value, minimum, rel_tol=1e-9, abs_tol=1e-12):
+            shown = f"{value:.4f}" if round(value, 4) < minimum else f"{value:.10f}"
+            missed.append(f"{name} {shown}{what} < evaluate.gate.min_{name} {minimum}")
 
     low("coverage", alignment_report.get("coverage"), gate.min_coverage)
     low("weighted_coverage", alignment_report.get("weighted_coverage"), gate.min_weighted_coverage,
@@ -597,7 +601,8 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
         log.info("published %s", target, extra={"stage": "export", "event": "published"})
     else:
         raise GateError(
-            f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, {target} left as it was"
+            f"quality gate missed: {'; '.join(missed)}; new artifacts kept in {out}, "
+            + (f"{target} left as it was" if os.path.lexists(target) else f"nothing published at {target}")
         )
     return RunResult(target, manifest_data, report, dict(stages.status), matrix, vectors)
 

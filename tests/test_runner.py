@@ -229,10 +229,32 @@ def test_gate_rejects_then_accepts(project):
     with pytest.raises(Exception) as info:
         run(cfg("evaluate.gate.min_coverage=0.95"))
     assert info.value.exit_code == 3 and "coverage 0.8000 < evaluate.gate.min_coverage 0.95" in str(info.value)
+    assert str(info.value).endswith("nothing published at artifacts/r")  # not "left as it was": there was none
     assert not (project / "artifacts" / "r").exists()
     assert json.loads((project / "artifacts" / "r.rejected" / "manifest.json").read_text())["status"] == "rejected"
     run(cfg("evaluate.gate.min_coverage=0.5"))
     assert (project / "artifacts" / "r" / "manifest.json").exists()
+    with pytest.raises(Exception) as info:
+        run(cfg("evaluate.gate.min_coverage=0.95"))
+    assert str(info.value).endswith("artifacts/r left as it was")
+
+
+def test_a_value_a_rounding_below_a_gate_threshold_meets_it():
+    # A Spearman of exactly 0.5 computes as 0.49999999999999994: it had missed min 0.5 as "0.5000 < 0.5".
+    from pipeline.runner import check_gate
+
+    config = load_config(None, ["evaluate.gate.min_similarity_spearman=0.5", "evaluate.gate.min_coverage=0.8"])
+    alignment = {"coverage": 0.8, "weighted_coverage": None, "oov_share": 0.2}
+
+    def spearman(value):
+        return {"similarity": [{"path": "pairs.tsv", "spearman": value}]}
+
+    assert check_gate(config, alignment, spearman(0.49999999999999994)) == []
+    assert check_gate(config, {**alignment, "coverage": 0.8 - 1e-15}, spearman(0.5)) == []
+    assert check_gate(config, alignment, spearman(0.49996)) == [
+        "similarity_spearman 0.4999600000 (pairs.tsv) < evaluate.gate.min_similarity_spearman 0.5"]
+    assert check_gate(config, alignment, spearman(0.4)) == [
+        "similarity_spearman 0.4000 (pairs.tsv) < evaluate.gate.min_similarity_spearman 0.5"]
 
 
 def test_leftovers_of_a_killed_gate_failing_run_are_removed_by_the_next_run(project):
