@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -213,9 +215,13 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
                 write(_WholeWrites(fh))
             return False
         target = Path(os.path.realpath(out))
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # A short name of its own (a long --out name plus a suffix could pass the name limit), with the
+        # permissions of the file it replaces (a private 0600 file must not become 0644).
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=".embpipe-", suffix=".tmp")
+        tmp = Path(name)
         try:
-            with open(tmp, "wb") as fh:
+            with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), _mode_for(target))
                 write(fh)
             os.replace(tmp, target)
         finally:
@@ -224,6 +230,16 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
         expected = "a reader at the other end" if special else "a writable folder"
         raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected {expected})", out) from None
     return False
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a file written at ``target`` gets: those of the file it replaces, else the umask's."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 class _WholeWrites:
@@ -433,7 +449,7 @@ def build(config_path, overrides, vectors_path, vocab_path, name) -> None:
 @config_option
 @set_option
 @click.option("--out", type=click.Path(dir_okay=False, readable=False), callback=_out_path,
-              help="Also save the vectors in word2vec format (binary if the name ends in .bin; "
+              help="Also save the vectors in word2vec format (binary if the name ends in .bin, any case; "
                    "'-': text on stdout, the summary on stderr).")
 def vectors(config_path, overrides, out) -> None:
     """Train or read the [vectors] of a config and print what came out.
@@ -453,7 +469,7 @@ def vectors(config_path, overrides, out) -> None:
     if out:
         keys = word2vec_keys(vecs.words, range(len(vecs)), out)
         to_stdout = _write_out(out, "vectors",
-                               lambda fh: save_word2vec(fh, keys, vecs.matrix, binary=out.suffix == ".bin"))
+                               lambda fh: save_word2vec(fh, keys, vecs.matrix, binary=out.suffix.lower() == ".bin"))
     _echo_json({"count": len(vecs), "dim": vecs.dim, "source": vecs.source, "stats": vecs.stats,
                 "saved": _saved(out)}, err=to_stdout)
 

@@ -29,6 +29,7 @@ import select
 import shutil
 import signal
 import subprocess
+import stat
 import sys
 import tempfile
 import time
@@ -1372,6 +1373,25 @@ def test_cli_out_of_memory_is_one_line_that_says_so_not_a_bug(project, monkeypat
 def test_cli_out_with_a_name_too_long_is_exit_74(project):
     result = invoke("vocab", "-c", "run.toml", "--out", "a" * 300 + ".tsv")  # Path.exists() raised ENAMETOOLONG
     assert_one_line_error(result, 74, "cannot write the vocabulary: File name too long")
+
+
+def test_cli_out_keeps_the_replaced_files_permissions_takes_a_name_near_the_limit_and_any_case_of_bin(project):
+    # A 0600 file had become 0644 (a temporary file renamed over it); a 249-character name, valid alone,
+    # failed with "File name too long" (the temporary name added a suffix); and "V.BIN" was written as text.
+    from gensim.models import KeyedVectors
+
+    private = project / "private.tsv"
+    private.write_text("old\n")
+    private.chmod(0o600)
+    assert invoke("vocab", "-c", "run.toml", "--out", "private.tsv").exit_code == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text().startswith("the\t50")
+    long_name = "n" * 245 + ".tsv"
+    assert invoke("vocab", "-c", "run.toml", "--out", long_name).exit_code == 0
+    assert (project / long_name).read_text().startswith("the\t50")
+    assert invoke("vectors", "-c", "run.toml", "--out", "V.BIN").exit_code == 0
+    kv = KeyedVectors.load_word2vec_format(str(project / "V.BIN"), binary=True)
+    assert kv.index_to_key == ["the", "of", "and"] and kv["of"].tolist() == [1.0, 2.0, 3.0]
+    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
 def test_cli_out_dot_slash_dash_is_a_file_named_dash(project):
