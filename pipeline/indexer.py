@@ -187,7 +187,8 @@ class Indexer:
         tokens = read_tokens(path)
         if len(tokens) != int(manifest["input_dim"]):
             raise DataError(
-                f"vocab.txt has {len(tokens)} lines, the manifest says input_dim {manifest['input_dim']}", path
+                f"vocab.txt has {len(tokens)} lines, the manifest says input_dim {manifest['input_dim']} "
+                "(expected one line per matrix row)", path
             )
         padding_idx, oov_idx = int(manifest["padding_idx"]), int(manifest["oov_idx"])
         config = manifest.get("config") or {}

@@ -64,11 +64,14 @@ def run_lock(target: Path, wait: float = 0.0, poll: float = 0.2):
         if path.parent.exists() and not path.parent.is_dir():
             raise StorageError("export.dir is not a folder (expected a folder, or a path to create one)",
                                path.parent) from None
+        if path.parent.is_symlink() and not path.parent.exists():
+            raise StorageError("export.dir is a symbolic link to nothing (expected a folder, or a link to one)",
+                               path.parent) from None
         if exc.errno == errno.ELOOP:
             raise StorageError("the run lock is a symbolic link (expected the regular file embpipe creates; "
                                "remove the link)", path) from None
         raise StorageError(
-            f"cannot create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
+            f"cannot open or create the run lock: {exc.strerror or exc} (expected a writable export.dir)", path
         ) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device opened for writing: not ours to write to
         os.close(fd)

@@ -716,7 +716,8 @@ def _parse_json(text: str, path: str | os.PathLike, what: str) -> Any:
         obj: dict[str, Any] = {}
         for key, value in pairs:
             if key in obj:
-                raise DataError(f"{what}: key {key!r} appears twice (expected each word once)", path)
+                where = "" if what == "the file" else f"{what}: "  # the file is named before the message
+                raise DataError(f"{where}key {key!r} appears twice (expected each word once)", path)
             obj[key] = value
         return obj
 

@@ -142,3 +142,14 @@ def test_a_lock_path_that_is_a_link_or_a_fifo_is_refused_and_nothing_is_written_
             pass
     assert info.value.exit_code == 74 and str(lock) in str(info.value)
     assert precious.read_text() == "precious data\n" and not (tmp_path / "nowhere").exists()
+
+
+def test_an_export_dir_that_is_a_dangling_link_says_so(tmp_path):
+    # The message had been "cannot create the run lock: File exists".
+    from pipeline.errors import StorageError
+
+    (tmp_path / "arts").symlink_to(tmp_path / "gone")
+    with pytest.raises(StorageError, match="export.dir is a symbolic link to nothing") as info:
+        with run_lock(tmp_path / "arts" / "run"):
+            pass
+    assert info.value.exit_code == 74 and info.value.path == str(tmp_path / "arts")

@@ -253,7 +253,7 @@ def test_word_index_max_size_then_appended_oov(tmp_path):
         ('{"a": true}', "entry 'a': True is not an integer index"),
         ('{"a": 0}', "word 'a' has index 0, which is reserved for padding"),
         ('{"a": 1, "b": 1}', "words 'a' and 'b' both have index 1"),
-        ('{"a": 1, "a": 2}', "key 'a' appears twice"),
+        ('{"a": 1, "a": 2}', "wi.json: key 'a' appears twice"),  # not "wi.json: the file: key ..."
         ('{"[PAD]": 3}', "the padding token '[PAD]' has index 3"),
         ("{}", "no tokens"),
         ('{"class_name": "Tokenizer", "config": {}}', "without config.word_index"),
