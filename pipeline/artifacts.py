@@ -10,6 +10,7 @@ artifact never reaches a model.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from pipeline.errors import DataError, StorageError, open_error
 from pipeline.sources.files import file_sha256
 
 MANIFEST = "manifest.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +77,17 @@ def verify_file(folder: Path, manifest: dict[str, Any], name: str) -> Path:
             path,
         )
     return path
+
+
+def warn_if_rejected(folder: str | Path, manifest: dict[str, Any]) -> None:
+    """Log a warning when ``folder`` holds a run that missed the quality gate (``<name>.rejected/``).
+
+    Loading one is allowed (to look at what failed), but not silently: a model fed
+    from it would use vectors the gate turned down.
+    """
+    if manifest.get("status") == "rejected":
+        log.warning("%s holds a run that missed the quality gate (manifest status 'rejected'); "
+                    "loading it anyway", folder)
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -215,6 +229,7 @@ def load_artifact(folder: str | Path, *, verify: bool = True, mmap: bool = False
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    warn_if_rejected(folder, manifest)
     weights = load_weights(folder, manifest, verify=verify, mmap=mmap)
     # Both files label rows: a vocab.txt with two lines swapped, or an oov.txt that lost a line, would
     # give wrong neighbours with no error, so they are checked against the manifest like the matrix.

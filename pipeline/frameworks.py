@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.artifacts import load_weights, read_manifest
+from pipeline.artifacts import load_weights, read_manifest, warn_if_rejected
 from pipeline.errors import ConfigError
 
 
 def _verified(folder: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
     """The manifest and the checked float32 matrix of ``folder`` (a fresh in-memory array, never a memmap)."""
     manifest = read_manifest(folder)
+    warn_if_rejected(folder, manifest)
     weights = load_weights(folder, manifest, verify=True, mmap=False)
     return manifest, weights
 

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.artifacts import read_manifest, read_tokens, verify_file
+from pipeline.artifacts import read_manifest, read_tokens, verify_file, warn_if_rejected
 from pipeline.errors import DataError
 
 SIDES = ("pre", "post")
@@ -181,6 +181,7 @@ class Indexer:
         """
         folder = Path(folder)
         manifest = read_manifest(folder)
+        warn_if_rejected(folder, manifest)
         path = folder / "vocab.txt"
         if verify:
             verify_file(folder, manifest, "vocab.txt")

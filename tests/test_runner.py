@@ -420,3 +420,27 @@ def test_a_damaged_published_folder_is_rebuilt_by_run_and_run_force_and_plan_say
         assert _report(result.report) == _report(json.loads((fresh / "report.json").read_text()))
         assert json.loads((out / "report.json").read_text()) == result.report
     assert set(run(cfg()).cache.values()) == {"skipped"}  # and the rebuilt folder is up to date again
+
+
+def test_loading_a_folder_that_missed_the_gate_warns_once(project, caplog):
+    # It loaded without a word: a model fed from r.rejected/ used vectors the gate had turned down.
+    import logging
+
+    from pipeline.indexer import Indexer
+
+    with pytest.raises(Exception):
+        run(cfg("evaluate.gate.min_coverage=0.95"))
+    rejected = project / "artifacts" / "r.rejected"
+
+    def warnings_of(load):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pipeline.artifacts"):
+            load()
+        return [r.getMessage() for r in caplog.records if r.name == "pipeline.artifacts"]
+
+    said = f"{rejected} holds a run that missed the quality gate (manifest status 'rejected'); loading it anyway"
+    assert warnings_of(lambda: load_artifact(rejected)) == [said]
+    assert warnings_of(lambda: Indexer.from_artifact(rejected)) == [said]
+    assert load_artifact(rejected).weights.shape == (252, 3)
+    run(cfg("evaluate.gate.min_coverage=0.5"))
+    assert warnings_of(lambda: load_artifact(project / "artifacts" / "r")) == []
