@@ -132,7 +132,7 @@ def build_matrix(
         "seed": seed,
     }
     if output_dim < source_dim:
-        table, ratio = _pca(table, output_dim, seed)
+        table, ratio = _pca(table, output_dim)
         info.update(reduction="pca", explained_variance_ratio=ratio)
 
     weights = np.zeros((n, output_dim), dtype=np.float32)
@@ -141,8 +141,12 @@ def build_matrix(
     initialised = tuple(
         i for i in range(n) if not matched[i] and (i == vocab.oov_idx or i not in vocab.reserved)
     )
-    mean, std, no_statistics = _statistics(table)
-    fallback = no_statistics and config.oov_init != "zeros" and bool(initialised)
+    mean, std = _statistics(table)
+    # `mean` needs one matched vector; `normal` and `uniform` a spread too, which one vector (or
+    # several equal ones: two source words may carry the same numbers) does not have: every OOV
+    # row would copy it. Then they draw from FALLBACK_MEAN and FALLBACK_STD instead.
+    missing = len(table) == 0 if config.oov_init == "mean" else not np.any(std)
+    fallback = missing and config.oov_init != "zeros" and bool(initialised)
     if len(table) == 0:
         why, explained = "no matched rows", "no vocabulary word matched a source vector"
     else:
@@ -151,6 +155,7 @@ def build_matrix(
     if fallback:
         log.warning("%s: OOV rows use mean %s and std %s instead of the matched rows' statistics",
                     explained, FALLBACK_MEAN, FALLBACK_STD)
+        mean, std = np.full(output_dim, FALLBACK_MEAN), np.full(output_dim, FALLBACK_STD)
     for i in initialised:
         weights[i] = oov_row(vocab.tokens[i], seed, config.oov_init, mean, std)
 
@@ -211,26 +216,25 @@ def oov_row(token: str, seed: int, oov_init: str, mean: np.ndarray, std: np.ndar
 # --------------------------------------------------------------------------- helpers
 
 
-def _statistics(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Per-dimension mean and (population) std of ``table``'s rows, in float64, and whether we fell back.
+def _statistics(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and (population) std of ``table``'s rows, in float64 (zeros for no rows).
 
-    Fewer than two (distinct) rows say nothing of a spread: the fallback then.
-
-    >>> _statistics(np.array([[0.0, 1.0], [2.0, 1.0]]))[:2]
+    >>> _statistics(np.array([[0.0, 1.0], [2.0, 1.0]]))
     (array([1., 1.]), array([1., 0.]))
     """
-    dim = table.shape[1]
-    if len(table) < 2:
-        return np.full(dim, FALLBACK_MEAN), np.full(dim, FALLBACK_STD), True
+    if len(table) == 0:
+        return np.zeros(table.shape[1]), np.zeros(table.shape[1])
     data = table.astype(np.float64)
-    return data.mean(axis=0), data.std(axis=0), False
+    return data.mean(axis=0), data.std(axis=0)
 
 
-def _pca(table: np.ndarray, output_dim: int, seed: int) -> tuple[np.ndarray, float]:
+def _pca(table: np.ndarray, output_dim: int) -> tuple[np.ndarray, float]:
     """Project ``table`` onto its first ``output_dim`` principal components; also the explained variance ratio sum.
 
     The full LAPACK SVD is deterministic (the randomized and ARPACK solvers
-    depend on the random state and on the platform's BLAS threading).
+    depend on the random state and on the platform's BLAS threading), so no
+    seed is passed: sklearn takes only seeds below 2**32, and a larger config
+    seed had stopped the run with an internal error.
     """
     needed = output_dim + 1  # k centred points span at most k - 1 dimensions
     if len(table) < needed:
@@ -241,6 +245,6 @@ def _pca(table: np.ndarray, output_dim: int, seed: int) -> tuple[np.ndarray, flo
         )
     from sklearn.decomposition import PCA  # imported here: sklearn costs ~0.5 s at startup
 
-    pca = PCA(n_components=output_dim, svd_solver="full", random_state=seed)
+    pca = PCA(n_components=output_dim, svd_solver="full")
     reduced = pca.fit_transform(table.astype(np.float64))
     return reduced.astype(np.float32), float(pca.explained_variance_ratio_.sum())

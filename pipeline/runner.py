@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 STAGES = ("vectors", "vocab", "align", "matrix", "evaluate", "export")
 _IN_ORDER = ("vocab", "vectors", "align", "matrix", "evaluate", "export")  # each after the stages it uses
 # Bump a stage's number when its logic changes: every cached result of it, and downstream, is then stale.
-STAGE_VERSIONS = {"vectors": 1, "vocab": 2, "align": 1, "matrix": 1, "evaluate": 1, "export": 1}
+# matrix 2: "mean" with one matched vector is that vector; equal matched vectors have no spread (fallback)
+STAGE_VERSIONS = {"vectors": 1, "vocab": 2, "align": 1, "matrix": 2, "evaluate": 1, "export": 1}
 
 
 @dataclass(frozen=True, eq=False)

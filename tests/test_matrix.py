@@ -180,6 +180,38 @@ def test_one_distinct_matched_vector_falls_back_rather_than_copy_it_to_every_oov
     np.testing.assert_allclose(oov.std(axis=0), 0.1, rtol=0.08)
 
 
+def test_mean_init_with_one_matched_vector_is_that_vector_not_zeros(caplog):
+    # The fallback for a missing spread had also replaced the mean: every OOV row was zeros.
+    vocab = make_vocab(["the", "t1", "t2"])
+    vectors = make_vectors(["the"], [[1.0, 2.0, 3.0]])
+    with caplog.at_level(logging.WARNING, logger="pipeline.matrix"):
+        emb = build(vocab, vectors, oov_init="mean")
+    assert caplog.records == [] and emb.info["fallback"] is None
+    assert emb.weights[[1, 3, 4]].tolist() == [[1.0, 2.0, 3.0]] * 3
+
+
+def test_two_source_words_with_equal_vectors_have_no_spread_either():
+    # Counted as two distinct vectors, their std of 0 made every OOV row a copy of them, with no warning.
+    vocab = make_vocab(["fish", "fishy"] + [f"t{k}" for k in range(2000)])
+    vectors = make_vectors(["fish", "fishy", "bird"], [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [9.0, 9.0, 9.0]])
+    emb = build(vocab, vectors)
+    assert emb.info["fallback"] == "one distinct matched vector: mean 0.0, std 0.1"
+    oov = np.delete(emb.weights, [0, 2, 3], axis=0).astype(np.float64)
+    assert len(np.unique(oov, axis=0)) == len(oov)
+    np.testing.assert_allclose(oov.std(axis=0), 0.1, rtol=0.08)
+    assert build(vocab, vectors, oov_init="mean").weights[1].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_pca_takes_any_seed_the_config_allows():
+    # sklearn's PCA takes random_state below 2**32 only: seed = 2**32 stopped the run with an internal error.
+    vectors = random_vectors(40, 6)
+    vocab = make_vocab([f"w{j}" for j in range(30)] + ["unknown"])
+    small = build(vocab, vectors, seed=7, output_dim=3)
+    large = build(vocab, vectors, seed=2**63 - 1, output_dim=3)
+    assert large.info["reduction"] == "pca" and large.weights.dtype == np.float32
+    assert np.array_equal(small.weights[large.matched], large.weights[large.matched])  # the full SVD uses no seed
+
+
 # --------------------------------------------------------------------------- output_dim
 
 
