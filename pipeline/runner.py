@@ -31,7 +31,7 @@ from typing import Any
 import pipeline
 from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
 from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
-from pipeline.errors import GateError, PipelineError, StorageError
+from pipeline.errors import ConfigError, GateError, PipelineError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -539,6 +539,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
 
     target = artifact_dir(config)
     extra_writers = _extra_writers(config)  # a requested format's missing package fails now, not after training
+    _check_output_dim(config)
     started, t0 = now_iso(), time.perf_counter()
     rejected = target.with_name(target.name + REJECTED_SUFFIX)
     with run_lock(target, wait=wait):
@@ -606,6 +607,24 @@ def _finish(config, stages: _Stages, fps, parts, target: Path, started: str, t0:
             + (f"{target} left as it was" if os.path.lexists(target) else f"nothing published at {target}")
         )
     return RunResult(target, manifest_data, report, dict(stages.status), matrix, vectors)
+
+
+def _check_output_dim(config: Config) -> None:
+    """ConfigError now, before any stage, if ``matrix.output_dim`` exceeds a vector file's dimension.
+
+    The matrix stage checks it too (for every source); for a file the first lines already tell.
+    """
+    out = config.matrix.output_dim
+    if not out or config.vectors.source != "file" or config.vectors.format == "gensim":
+        return
+    from pipeline.sources.readers import peek_dim
+
+    dim = peek_dim(resolve_input(config.vectors.path, config.base_dir), config.vectors.format, config.vectors.encoding)
+    if dim is not None and out > dim:
+        raise ConfigError(
+            f"The 'matrix.output_dim' parameter must be 0 (the source's) or 1 to the source dimension {dim}. "
+            f"Got {out} instead."
+        )
 
 
 def _extra_writers(config: Config):

@@ -1103,3 +1103,15 @@ def test_an_int_path_is_refused_and_the_callers_file_stays_open():
         with pytest.raises(TypeError, match="a path must be a str or os.PathLike, not int"):
             read_vectors(fh.fileno())
         assert fh.read(4) == b"the "
+
+
+def test_peek_dim_reads_the_size_from_the_first_lines_only(tmp_path):
+    from pipeline.sources.readers import peek_dim
+
+    assert peek_dim(write(tmp_path, "g.txt", text_bytes(WORDS, MATRIX))) == MATRIX.shape[1]
+    header = f"{len(WORDS)} {MATRIX.shape[1]}\n".encode()
+    assert peek_dim(write(tmp_path, "w.txt", header + text_bytes(WORDS, MATRIX))) == MATRIX.shape[1]
+    assert peek_dim(write(tmp_path, "w.bin", binary_bytes(WORDS, MATRIX)), "word2vec-binary") == MATRIX.shape[1]
+    assert peek_dim(write(tmp_path, "g.gz", gzip.compress(text_bytes(WORDS, MATRIX)))) == MATRIX.shape[1]
+    assert peek_dim(write(tmp_path, "blank.txt", b"\n" + text_bytes(WORDS, MATRIX)), "glove") is None
+    assert peek_dim(tmp_path / "missing.txt") is None  # reading reports it, with its own message

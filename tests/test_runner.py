@@ -444,3 +444,16 @@ def test_loading_a_folder_that_missed_the_gate_warns_once(project, caplog):
     assert load_artifact(rejected).weights.shape == (252, 3)
     run(cfg("evaluate.gate.min_coverage=0.5"))
     assert warnings_of(lambda: load_artifact(project / "artifacts" / "r")) == []
+
+
+@pytest.mark.parametrize("fmt", ["auto", "glove"])
+def test_an_output_dim_above_the_vector_files_is_refused_before_any_stage_runs(project, monkeypatch, fmt):
+    # It was refused only by the matrix stage, after the vocabulary and the vectors had been read.
+    from pipeline.errors import ConfigError
+
+    monkeypatch.setenv("EMBPIPE_CACHE_DIR", str(project / "cache"))
+    with pytest.raises(ConfigError, match=r"source dimension 3\. Got 4 instead\.") as info:
+        run(cfg("matrix.output_dim=4", f'vectors.format="{fmt}"'))
+    assert info.value.exit_code == 78
+    assert not (project / "cache" / "stages").exists() and not (project / "artifacts" / "r").exists()
+    assert run(cfg("matrix.output_dim=2", f'vectors.format="{fmt}"')).manifest["output_dim"] == 2

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import check_encoding
-from pipeline.errors import ConfigError, DataError
+from pipeline.errors import ConfigError, DataError, PipelineError
 from pipeline.sources import Vectors
 from pipeline.sources.binary import _read_binary
 from pipeline.sources.files import damaged_stream, describe_file, open_binary
@@ -64,6 +64,7 @@ from pipeline.sources.parallel_read import _parallel_workers, _read_text_paralle
 from pipeline.sources.rows import _Rows
 from pipeline.sources.sniff import (
     _BOM,
+    _HEADER_FORMATS,
     _first_two_lines,
     _first_record_values,
     _header_numbers,
@@ -132,6 +133,24 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     if _looks_binary(_first_record_values(path, dim)):
         return "word2vec-binary"
     return "word2vec-text"
+
+
+def peek_dim(path: str | os.PathLike, format: str = "auto", encoding: str = "utf-8") -> int | None:
+    """The vector size a text or word2vec file announces on its first lines (its header, or the
+    values of its first row); None when they do not say (a blank first line, a damaged file: reading
+    then reports it). Reads two lines, so a run can refuse a too-large ``output_dim`` before any work.
+    """
+    try:
+        fmt = detect_format(path, encoding) if format == "auto" else format
+        first, _ = _first_two_lines(path)
+    except (PipelineError, OSError):
+        return None
+    first = first.removeprefix(_BOM)
+    if fmt in _HEADER_FORMATS:
+        header = _header_numbers(first)
+        return header[1] if header is not None and header[1] > 0 else None
+    row = first.rstrip()
+    return row.count(b" ") if row and not row.startswith(b" ") else None
 
 
 def read_vectors(
