@@ -459,12 +459,14 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     Like :func:`run`, an up-to-date published folder means no stage runs,
     whatever the stage cache holds; forcing any stage rewrites the folder. Where
     :func:`run` would refuse a folder it did not make, so does this (StorageError), and
-    so it does a requested export format whose package is missing (ConfigError).
+    so it does a requested export format whose package is missing or an ``output_dim``
+    above the vector file's (ConfigError).
     """
     from pipeline.export import check_replaceable
 
     target = artifact_dir(config)
     _extra_writers(config)  # a requested format's missing package: run would stop, so does plan
+    _check_output_dim(config)  # and an output_dim above the vector file's
     check_replaceable(target)
     check_replaceable(target.with_name(target.name + REJECTED_SUFFIX))
     cache_root = default_cache_dir(config.cache.dir)

@@ -456,4 +456,6 @@ def test_an_output_dim_above_the_vector_files_is_refused_before_any_stage_runs(p
         run(cfg("matrix.output_dim=4", f'vectors.format="{fmt}"'))
     assert info.value.exit_code == 78
     assert not (project / "cache" / "stages").exists() and not (project / "artifacts" / "r").exists()
+    with pytest.raises(ConfigError, match=r"source dimension 3\. Got 4 instead\."):
+        plan(cfg("matrix.output_dim=4", f'vectors.format="{fmt}"'))  # as run will: not a plan it cannot follow
     assert run(cfg("matrix.output_dim=2", f'vectors.format="{fmt}"')).manifest["output_dim"] == 2
