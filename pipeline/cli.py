@@ -14,9 +14,7 @@ import json
 import logging
 import os
 import signal
-import stat
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -214,32 +212,13 @@ def _write_out(out: Path, what: str, write: Callable[[BinaryIO], None]) -> bool:
             with open(out, "wb") as fh:
                 write(_WholeWrites(fh))
             return False
-        target = Path(os.path.realpath(out))
-        # A short name of its own (a long --out name plus a suffix could pass the name limit), with the
-        # permissions of the file it replaces (a private 0600 file must not become 0644).
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=".embpipe-", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), _mode_for(target))
-                write(fh)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        from pipeline.system import write_atomic
+
+        write_atomic(Path(os.path.realpath(out)), write)
     except OSError as exc:
         expected = "a reader at the other end" if special else "a writable folder"
         raise StorageError(f"cannot write {what}: {exc.strerror or exc} (expected {expected})", out) from None
     return False
-
-
-def _mode_for(target: Path) -> int:
-    """The permission bits a file written at ``target`` gets: those of the file it replaces, else the umask's."""
-    try:
-        return stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 class _WholeWrites:

@@ -14,9 +14,11 @@ import functools
 import os
 import shutil
 import signal
-import uuid
+import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def remove_path(path: Path) -> None:
@@ -58,21 +60,40 @@ def libc_function(name: str) -> Any:
         return None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write ``data`` (bytes, or a function that writes to the stream it is given) beside ``path``,
+    then rename it into place.
 
-    ``path`` then holds its old bytes or the new ones, never part of them. On
-    failure (OSError: a full disk, no permission) the temporary file is removed
-    too; its name, ``.<name>.<random>.tmp``, is what a reader of the folder may
-    take for a leftover.
+    ``path`` then holds its old bytes or the new ones, never part of them, with the
+    permissions of the file it replaces (a private 0600 file stays private). The
+    temporary name, ``.<name>.<random>.tmp`` with the name cut to 64 characters (a
+    long name plus a suffix could pass the file system's limit), is what a reader
+    of the folder may take for a leftover. On failure (OSError: a full disk, no
+    permission) the temporary file is removed too.
     """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _mode_for(path))
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a file written at ``path`` gets: those of the file it replaces, else the umask's."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def can_fork_a_helper(workers: int | None = None) -> bool:
