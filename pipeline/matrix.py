@@ -106,12 +106,7 @@ def build_matrix(
     source_dim = vectors.dim
     if source_dim < 1:
         raise DataError(f"the source vectors have {source_dim} dimensions (expected vectors of 1 or more numbers)")
-    output_dim = config.output_dim or source_dim
-    if not 0 < output_dim <= source_dim:
-        raise ConfigError(
-            f"The 'matrix.output_dim' parameter must be 0 (the source's) or 1 to the source dimension {source_dim}. "
-            f"Got {output_dim} instead."
-        )
+    output_dim = check_output_dim(config.output_dim, source_dim)
 
     matched = np.asarray(alignment.source_index) >= 0
     matched[list(vocab.reserved)] = False  # reserved rows never take a vector, whatever the alignment says
@@ -175,6 +170,21 @@ def build_matrix(
         oov_idx=vocab.oov_idx,
         info=info,
     )
+
+
+def check_output_dim(output_dim: int, source_dim: int) -> int:
+    """The matrix's width: ``output_dim``, or ``source_dim`` for 0; ConfigError if it is above ``source_dim``.
+
+    >>> check_output_dim(0, 300), check_output_dim(100, 300)
+    (300, 100)
+    """
+    width = output_dim or source_dim
+    if not 0 < width <= source_dim:
+        raise ConfigError(
+            f"The 'matrix.output_dim' parameter must be 0 (the source's) or 1 to the source dimension {source_dim}. "
+            f"Got {width} instead."
+        )
+    return width
 
 
 def token_rng(seed: int, token: str) -> np.random.Generator:
