@@ -492,7 +492,7 @@ def main() -> None:
         reference_load = run_side("load", "reference", out, opts)
     if "load" in cases:
         for sub, label in (("load", "filtered load + align (hash memo warm)"),
-                           ("load-first", "filtered load + align, first sight (sha256 too)")):
+                           ("load-first", "filtered load + align, first sight (CRC-32 too)")):
             # A one-second run is moved by any hiccup of a shared machine (0.80 s one run, 1.06 s
             # the next): the best time of --load-runs counts, as timeit does; every run is listed,
             # and the peak RSS is the worst run's.

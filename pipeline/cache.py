@@ -3,7 +3,7 @@
 A stage's fingerprint is chained, as in Hugging Face ``datasets``: the hash of
 the upstream fingerprints, the stage's name and logic version, its resolved
 config section, the seed, and the *content identity* of every input file
-(size and sha256, :func:`content_key`; never the name, path or mtime alone). A stage whose fingerprint has
+(size and CRC-32, :func:`content_key`; never the name, path or mtime alone). A stage whose fingerprint has
 a complete entry in the cache is loaded instead of run.
 
 Entries are plain files, never pickles: each field of the stage's result
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import open_error
-from pipeline.sources.files import describe_file, file_sha256
+from pipeline.sources.files import file_crc32, file_sha256
 from pipeline.system import exchange_paths, remove_path, write_atomic
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,26 @@ def default_cache_dir(configured: str = "") -> Path:
 
 
 def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Path, size, mtime and sha256 of ``path``; the sha256 is reused while the file's stat is unchanged.
+    """Path, size, mtime and CRC-32 of ``path`` (:func:`~pipeline.sources.files.describe_file`), the CRC-32
+    reused while the file's stat is unchanged (:func:`remembered_digest`)."""
+    st, crc = remembered_digest(path, "crc32", cache_dir)
+    # The path as this call spells it: the same file may be named relative, absolute or by a link.
+    return {"path": str(Path(path)), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "crc32": crc}
 
-    Hashing a 1 GB vector file takes seconds, so, as git does, the hash is
-    remembered against the file's ``stat`` in ``<cache_dir>/identity/``; any
-    change to the file changes its stat and forces a new hash. The memo is keyed by the resolved
-    path, size, mtime, inode and ctime (which no ``touch -d`` can set back).
+
+_DIGESTS = {"crc32": file_crc32, "sha256": file_sha256}
+# The digests this process computed, by stat key: with the cache off a run still hashes each file once.
+_SEEN: dict[tuple[str, str], str] = {}
+
+
+def remembered_digest(path: str | os.PathLike, kind: str, cache_dir: Path | None = None) -> tuple[os.stat_result, str]:
+    """The file's stat and its ``kind`` digest ("crc32" or "sha256"), reused while the stat is unchanged.
+
+    Hashing a 1 GB vector file takes a second, so, as git does, the digest is
+    remembered against the file's ``stat``, in this process and in
+    ``<cache_dir>/identity/``; any change to the file changes its stat and
+    forces a new hash. The memo is keyed by the resolved path, size, mtime,
+    inode and ctime (which no ``touch -d`` can set back).
     """
     p = Path(path)
     try:
@@ -71,40 +85,43 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
     except OSError as exc:
         raise open_error(p, exc) from None
     stat_key = f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}|{st.st_ctime_ns}"
+    if (stat_key, kind) in _SEEN:
+        return st, _SEEN[stat_key, kind]
     memo = None
     if cache_dir is not None:
-        memo = cache_dir / "identity" / (hashlib.blake2b(stat_key.encode(), digest_size=16).hexdigest() + ".json")
+        name = hashlib.blake2b(f"{kind}|{stat_key}".encode(), digest_size=16).hexdigest()
+        memo = cache_dir / "identity" / f"{name}.json"
         try:
             data = json.loads(memo.read_text(encoding="utf-8"))
-            if data.get("stat_key") == stat_key and isinstance(data.get("sha256"), str) \
-                    and data.get("check") == _memo_check(stat_key, data["sha256"]):
-                # The path as this call spells it: the same file may be named relative, absolute or by a link.
-                return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": data["sha256"]}
+            if data.get("stat_key") == stat_key and isinstance(data.get(kind), str) \
+                    and data.get("check") == _memo_check(stat_key, data[kind]):
+                _SEEN[stat_key, kind] = data[kind]
+                return st, data[kind]
         except (OSError, ValueError, AttributeError):  # AttributeError: JSON that is not an object
             pass
-    identity = describe_file(p)
+    digest = _DIGESTS[kind](p)
+    _SEEN[stat_key, kind] = digest
     if memo is not None:
         try:
-            _write_json_atomic(memo, {"stat_key": stat_key, "sha256": identity["sha256"],
-                                      "check": _memo_check(stat_key, identity["sha256"])})
+            _write_json_atomic(memo, {"stat_key": stat_key, kind: digest, "check": _memo_check(stat_key, digest)})
         except OSError as exc:  # a cache that cannot be written costs speed (a hash next time), never the run
-            log.debug("could not remember the sha256 of %s in %s: %s", p, memo.parent, exc)
-    return identity
+            log.debug("could not remember the %s of %s in %s: %s", kind, p, memo.parent, exc)
+    return st, digest
 
 
-def _memo_check(stat_key: str, sha256: str) -> str:
+def _memo_check(stat_key: str, digest: str) -> str:
     """A checksum of a hash memo's fields: a memo damaged since it was written (one changed hex digit of
-    its sha256 would put a wrong hash in the manifest) is then hashed again, not trusted. About 1 us.
+    its digest would put a wrong hash in the manifest) is then hashed again, not trusted. About 1 us.
 
     >>> _memo_check("k", "ab") == _memo_check("k", "ab") != _memo_check("k", "ac")
     True
     """
-    return hashlib.blake2b(f"{stat_key}\n{sha256}".encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(f"{stat_key}\n{digest}".encode(), digest_size=8).hexdigest()
 
 
 def content_key(identity: dict[str, Any]) -> dict[str, Any]:
-    """The part of an identity that says what the bytes are (not where the file lives)."""
-    return {"size": identity["size"], "sha256": identity["sha256"]}
+    """The part of an identity that says what the bytes are (not where the file lives, nor when it was written)."""
+    return {"size": identity["size"], "crc32": identity["crc32"]}
 
 
 def fingerprint(*parts: Any) -> str:

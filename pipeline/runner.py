@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pipeline
-from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint
+from pipeline.cache import StageCache, content_key, default_cache_dir, file_identity, fingerprint, remembered_digest
 from pipeline.config import REJECTED_SUFFIX, Config, resolve_input
 from pipeline.errors import GateError, PipelineError, StorageError
 
@@ -181,18 +181,14 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
         wanted = wanted_predicate([vocab.tokens[i] for i in vocab.word_rows], config.align.rules)
     path = resolve_input(config.vectors.path, config.base_dir)
     options = {"encoding": config.vectors.encoding, "encoding_errors": config.vectors.encoding_errors, "wanted": wanted}
-    if not config.cache.enabled:
-        from pipeline.sources.readers import read_vectors
-
-        return read_vectors(path, config.vectors.format, **options)  # hashes the file beside the scan
-    cache_root = default_cache_dir(config.cache.dir)
-    if config.cache.vectors:
+    cache_root = default_cache_dir(config.cache.dir) if config.cache.enabled else None
+    if cache_root is not None and config.cache.vectors:
         from pipeline.sources.vcache import cached_read
 
         return cached_read(path, config.vectors.format, cache_dir=cache_root, **options)
     from pipeline.sources.readers import read_vectors
 
-    # The sha256 is memoised (stage_fingerprints computed it already): both cores scan the file.
+    # stage_fingerprints computed the CRC-32 already: this process remembers it.
     return read_vectors(path, config.vectors.format, identity=file_identity(path, cache_root), **options)
 
 
@@ -378,7 +374,7 @@ def _published(folder: Path, export_fingerprint: str, cache_root: Path | None) -
     Intact means: every file the manifest lists is there with its size and
     sha256, and ``report.json``, which a run returns without recomputing, reads
     as a JSON object of the shape a run writes. The sha256 are remembered against
-    each file's stat in ``cache_root`` (:func:`pipeline.cache.file_identity`), so
+    each file's stat in ``cache_root`` (:func:`pipeline.cache.remembered_digest`), so
     only the first rerun after a publish, or after a file was touched, reads the
     files; with no ``cache_root`` (the cache off) every rerun reads them. Anything
     that cannot be read as expected makes the folder not up to date, so the run
@@ -400,7 +396,7 @@ def _published(folder: Path, export_fingerprint: str, cache_root: Path | None) -
     for name, entry in manifest["files"].items():
         try:  # the size first: a file cut short or replaced is not hashed
             intact = (folder / name).stat().st_size == entry.get("bytes") \
-                and file_identity(folder / name, cache_root)["sha256"] == entry.get("sha256")
+                and remembered_digest(folder / name, "sha256", cache_root)[1] == entry.get("sha256")
         except (OSError, ValueError, PipelineError):  # ValueError: a name holding a NUL byte
             intact = False
         if not intact:
@@ -468,7 +464,7 @@ def plan(config: Config, force: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     check_replaceable(target.with_name(target.name + REJECTED_SUFFIX))
     cache_root = default_cache_dir(config.cache.dir)
     cache = StageCache(cache_root, config.cache.enabled)
-    memo_root = cache_root if config.cache.enabled else None  # where files' sha256 are remembered
+    memo_root = cache_root if config.cache.enabled else None  # where files' hashes are remembered
     fps, parts = stage_fingerprints(config, memo_root)
     published = _published(target, fps["export"], memo_root)
     previous = published.previous_parts()
@@ -550,7 +546,7 @@ def run(config: Config, *, force: tuple[str, ...] = (), wait: float = 0.0) -> Ru
         check_replaceable(target)
         check_replaceable(rejected)
         cache_root = default_cache_dir(config.cache.dir)
-        memo_root = cache_root if config.cache.enabled else None  # where files' sha256 are remembered
+        memo_root = cache_root if config.cache.enabled else None  # where files' hashes are remembered
         fps, parts = stage_fingerprints(config, memo_root)
         published = _published(target, fps["export"], memo_root)
         forced = frozenset(_forced_stages(config, force))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline.cache import StageCache, file_identity, fingerprint
+from pipeline.cache import StageCache, content_key, file_identity, fingerprint
 from pipeline.matrix import EmbeddingMatrix
 
 
@@ -25,17 +26,18 @@ def test_file_identity_follows_content_not_name(tmp_path):
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
     first = file_identity(p, tmp_path / "cache")
-    assert first["size"] == 6 and len(first["sha256"]) == 64
+    assert first == {"path": str(p), "size": 6, "mtime_ns": p.stat().st_mtime_ns,
+                     "crc32": format(zlib.crc32(b"a 1 2\n"), "08x")}
     # Same size, new content, mtime forced back: the inode/ctime part of the stat key still changes.
     st = p.stat()
     p.write_text("b 1 2\n")
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     second = file_identity(p, tmp_path / "cache")
-    assert second["sha256"] != first["sha256"]
+    assert second["crc32"] == format(zlib.crc32(b"b 1 2\n"), "08x") != first["crc32"]
     # A copy under another name has the same content identity.
     q = tmp_path / "w.txt"
     q.write_bytes(p.read_bytes())
-    assert file_identity(q)["sha256"] == second["sha256"]
+    assert content_key(file_identity(q)) == content_key(second) == {"size": 6, "crc32": second["crc32"]}
 
 
 @pytest.mark.parametrize("size", [0, 1, 6, 7, 20])
@@ -46,6 +48,46 @@ def test_file_sha256_is_hashlibs_across_block_boundaries(tmp_path, size):
     (tmp_path / "f").write_bytes(data)
     for chunk in (1, 3, 7, 8 << 20):  # blocks that divide the file, that don't, and one larger than it
         assert file_sha256(tmp_path / "f", chunk=chunk) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 1, 6, 7, 20, 100_003])
+def test_file_crc32_in_parts_is_zlibs_crc32_of_the_whole_file(tmp_path, size):
+    from pipeline.sources.files import file_crc32
+
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    expected = format(zlib.crc32(data), "08x")
+    for parts in (1, 2, 3, 7) + ((size + 5,) if size < 100 else ()):  # more parts than bytes: one part a byte
+        for chunk in (1, 3, 8 << 20) if size < 100 else (1000, 8 << 20):
+            assert file_crc32(tmp_path / "f", parts=parts, chunk=chunk) == expected
+
+
+def test_crc32_combine_joins_the_crcs_of_two_parts():
+    from pipeline.sources.files import crc32_combine
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a, b = (rng.integers(0, 256, rng.integers(0, 3000), dtype=np.uint8).tobytes() for _ in range(2))
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_a_large_file_is_checksummed_in_parts_by_threads(tmp_path, monkeypatch):
+    import pipeline.sources.files as files
+
+    data = os.urandom(3000)
+    (tmp_path / "f").write_bytes(data)
+    ranges = []
+    real = files._crc32_of_range
+
+    def spy(path, start, stop, chunk):
+        ranges.append((start, stop))
+        return real(path, start, stop, chunk)
+
+    monkeypatch.setattr(files, "_crc32_of_range", spy)
+    monkeypatch.setattr(files, "_SPLIT_CRC_BYTES", 1000)
+    monkeypatch.setattr(files, "_usable_cores", lambda: 2)
+    assert files.file_crc32(tmp_path / "f") == format(zlib.crc32(data), "08x")
+    assert sorted(ranges) == [(0, 1500), (1500, None)]  # the last part reads to the end, however long
 
 
 def test_write_atomic_replaces_whole_or_leaves_everything_as_it_was(tmp_path):
@@ -77,32 +119,63 @@ def test_exchange_paths_swaps_two_folders_in_one_step(tmp_path):
     assert not exchange_paths(tmp_path / "a", tmp_path / "missing")  # refused: both must exist
 
 
+def _count_hashing(monkeypatch) -> list[str]:
+    """Record every file the identity memo hashes (in a list returned)."""
+    import pipeline.cache
+
+    hashed: list[str] = []
+    real = dict(pipeline.cache._DIGESTS)
+    for kind, fn in real.items():
+        monkeypatch.setitem(pipeline.cache._DIGESTS, kind, lambda path, fn=fn: hashed.append(str(path)) or fn(path))
+    return hashed
+
+
+def _forget_this_process(monkeypatch) -> None:
+    """Start the in-process memo empty, as a new process would."""
+    import pipeline.cache
+
+    monkeypatch.setattr(pipeline.cache, "_SEEN", {})
+
+
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
+    hashed = _count_hashing(monkeypatch)
     first = file_identity(p, tmp_path / "cache")
-    import pipeline.cache
+    _forget_this_process(monkeypatch)
+    assert file_identity(p, tmp_path / "cache") == first  # from the memo on disk
+    assert first["crc32"] == format(zlib.crc32(b"a 1 2\n"), "08x") and first["size"] == 6
+    assert hashed == [str(p)]
 
-    monkeypatch.setattr(pipeline.cache, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
-    assert file_identity(p, tmp_path / "cache") == first
-    assert first["sha256"] == hashlib.sha256(b"a 1 2\n").hexdigest() and first["size"] == 6
+
+def test_without_a_cache_folder_a_file_is_hashed_once_a_process(tmp_path, monkeypatch):
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 2\n")
+    hashed = _count_hashing(monkeypatch)
+    _forget_this_process(monkeypatch)
+    assert file_identity(p) == file_identity(p)
+    assert hashed == [str(p)]
+    p.write_text("b 1 2\n")  # a change: hashed again
+    assert file_identity(p)["crc32"] == format(zlib.crc32(b"b 1 2\n"), "08x")
+    assert hashed == [str(p)] * 2
 
 
 def test_a_damaged_hash_memo_is_not_trusted(tmp_path, monkeypatch):
-    import pipeline.cache
-
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
-    right = hashlib.sha256(b"a 1 2\n").hexdigest()
-    assert file_identity(p, tmp_path / "cache")["sha256"] == right
+    right = format(zlib.crc32(b"a 1 2\n"), "08x")
+    assert file_identity(p, tmp_path / "cache")["crc32"] == right
     (memo,) = (tmp_path / "cache" / "identity").glob("*.json")
     data = json.loads(memo.read_text())
-    wrong = ("0" if right[10] != "0" else "1").join([right[:10], right[11:]])  # one hex digit changed
-    memo.write_text(json.dumps({**data, "sha256": wrong}))
-    assert file_identity(p, tmp_path / "cache")["sha256"] == right  # hashed again ...
-    assert json.loads(memo.read_text())["sha256"] == right  # ... and remembered again
-    monkeypatch.setattr(pipeline.cache, "file_sha256", lambda path: (_ for _ in ()).throw(AssertionError("rehashed")))
-    assert file_identity(p, tmp_path / "cache")["sha256"] == right
+    wrong = ("0" if right[5] != "0" else "1").join([right[:5], right[6:]])  # one hex digit changed
+    memo.write_text(json.dumps({**data, "crc32": wrong}))
+    _forget_this_process(monkeypatch)
+    hashed = _count_hashing(monkeypatch)
+    assert file_identity(p, tmp_path / "cache")["crc32"] == right  # hashed again ...
+    assert json.loads(memo.read_text())["crc32"] == right  # ... and remembered again
+    _forget_this_process(monkeypatch)
+    assert file_identity(p, tmp_path / "cache")["crc32"] == right
+    assert hashed == [str(p)]
 
 
 def test_a_memoised_identity_names_the_file_as_the_caller_does(tmp_path, monkeypatch):
@@ -113,7 +186,7 @@ def test_a_memoised_identity_names_the_file_as_the_caller_does(tmp_path, monkeyp
     spellings = ["v.txt", str(tmp_path / "v.txt"), "./v.txt", "link.txt"]
     identities = [file_identity(name, cache) for name in spellings]
     assert [i["path"] for i in identities] == [str(Path(name)) for name in spellings]
-    assert len({i["sha256"] for i in identities}) == 1
+    assert len({i["crc32"] for i in identities}) == 1
 
 
 def matrix() -> EmbeddingMatrix:

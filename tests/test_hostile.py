@@ -859,7 +859,7 @@ def assert_small_artifacts(art: Path) -> None:
 
 # cache.py: "a cache that cannot be written costs speed, never the run". A read-only home in a
 # Kubernetes pod (~/.cache/embpipe) is the real case; a regular file in its place needs no chmod.
-# Every writer is on the way: the sha256 memo (cache.file_identity), the vectors cache
+# Every writer is on the way: the hash memo (cache.remembered_digest), the vectors cache
 # (sources/vcache.py), the stage cache, and the prepared-corpus work folder of training.
 
 

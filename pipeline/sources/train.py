@@ -422,7 +422,7 @@ def _prepared_corpus(files: Sequence[Path], work: Path, **options: Any) -> dict[
     """
     identities = [describe_file(p) for p in files]
     key = hashlib.blake2b(
-        json.dumps([PREPARE_VERSION, [(i["size"], i["sha256"]) for i in identities], options],
+        json.dumps([PREPARE_VERSION, [(i["size"], i["crc32"]) for i in identities], options],
                    sort_keys=True).encode(),
         digest_size=12,
     ).hexdigest()

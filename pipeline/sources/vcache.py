@@ -19,10 +19,11 @@ a few tens of milliseconds.
 Entries live in ``<cache_dir>/vectors/<key>/``; ``cache_dir`` is the stage
 cache's folder (``[cache] dir``, else ``$EMBPIPE_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/embpipe``, else ``~/.cache/embpipe``). The key is the file's
-content identity (size and sha256, the hash memoised against the file's stat
+content identity (size and CRC-32, the CRC memoised against the file's stat
 by :func:`pipeline.cache.file_identity`, so a changed file, even with the same
-name, size and mtime, is never mistaken for the old one) plus the format,
-encoding and ``encoding_errors``. An entry holds, never a pickle:
+name, size and mtime, is taken for the old one only if its CRC-32 is the same:
+never for a change of up to 32 bits in a row, about once in 4 billion otherwise)
+plus the format, encoding and ``encoding_errors``. An entry holds, never a pickle:
 
 - ``vectors.npy``: float32 ``(rows, dim)``, every row of the file (repeats skipped);
 - ``words.txt``: the words, UTF-8, one a line (``words.json`` if a word holds a newline);
