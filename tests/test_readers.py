@@ -996,6 +996,44 @@ def test_line_ends_found_one_by_one_match_the_numpy_pass(data, long_line):
             assert text_scan._line_ends(data, a, text_scan._Scratch(), long_lines=guess).tolist() == expected
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n_rows=st.integers(1, 60), bad=st.one_of(st.none(), st.tuples(st.integers(0, 59), st.sampled_from([-2, -1, 1, 3]))),
+       extra=st.sampled_from(["", "blank", "trailing", "trailing on the bad row", "crlf", "leading"]), chunk=st.sampled_from([40, 97, 1 << 20]))
+def test_a_chunks_fast_shape_check_finds_the_row_a_line_by_line_check_finds(tmp_path, n_rows, bad, extra, chunk):
+    # A chunk whose total of spaces is right skips counting each row's; any single wrong row (too few or
+    # too many values, a leading space, trailing blanks) must still be named at its line, as gensim would.
+    dim = 3
+    lines = [f"w{i} " + " ".join(str(i + j) for j in range(dim)) for i in range(n_rows)]
+    if bad is not None and bad[0] < n_rows:
+        i, change = bad
+        values = lines[i].split(" ")[1:]
+        values = values[:dim + change] if change < 0 else values + ["7"] * change
+        lines[i] = " ".join([f"w{i}", *values]) + (" " if extra == "trailing on the bad row" else "")
+    if extra == "blank":
+        lines.insert(n_rows // 2, "")
+    elif extra == "trailing":
+        lines = [line + " " for line in lines]  # word2vec's C tool ends each row with a space
+    elif extra == "leading":
+        lines[n_rows // 2] = " " + lines[n_rows // 2]
+    body = ("\r\n" if extra == "crlf" else "\n").join(lines) + "\n"
+    path = tmp_path / "v.txt"
+    path.write_bytes(body.encode())
+
+    # The first line whose stripped text is not a word and as many values as the first row has (GloVe has no header).
+    rows = [(lineno, line.rstrip()) for lineno, line in enumerate(body.split("\n")[:-1], 1) if line.rstrip()]
+    dim = rows[0][1].count(" ")
+    expected = next((lineno for lineno, line in rows if line.startswith(" ") or line.count(" ") != dim), None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(text_scan, "_CHUNK_BYTES", chunk)
+        try:
+            v = read_vectors(path, "glove", wanted={"w0"}, workers=1)
+        except DataError as err:
+            assert err.line == expected, (str(err), expected)
+        else:
+            assert expected is None
+            assert v.words == ("w0",) and v.matrix.tolist() == [[float(x) for x in rows[0][1].split(" ")[1:]]]
+
+
 def test_long_rows_then_short_rows_read_as_gensim_reads_them(tmp_path, monkeypatch):
     """Chunks of long rows switch the scan to finding line ends one by one; short rows after them switch it back."""
     import pipeline.sources.text_scan as text_scan

@@ -146,27 +146,67 @@ def _line_ends(buf: bytes, a: np.ndarray, scratch: _Scratch, *, long_lines: bool
     return np.flatnonzero(np.equal(a, 0x0A, out=scratch.array("newlines", end, bool)))
 
 
-def _spaces_per_line(
-    buf: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: _Scratch | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""For each non-empty line ``buf[starts[i]:ends[i]]``: how many spaces it holds, and where its first one is.
+def _first_spaces(buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    r"""Where the first space of each line ``buf[starts[i]:ends[i]]`` is (-1: none), one C-level ``bytes.find`` a line.
 
-    No Python-level numpy call per line (a GB of GloVe has 400,000 lines): the
-    counts come from :func:`_spaces_before`, and the first spaces from one
-    C-level ``bytes.find`` per line (-1: none).
+    >>> _first_spaces(b"a 1 2\nbc 3\nd", np.array([0, 6, 11]), np.array([5, 10, 12])).tolist()
+    [1, 8, -1]
+    """
+    return np.fromiter(map(buf.find, itertools.repeat(b" "), starts.tolist(), ends.tolist()),
+                       dtype=np.int64, count=len(starts))
 
-    >>> b = b"a 1 2\nbc 3"
-    >>> _spaces_per_line(b, np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 10]))
-    (array([2, 1]), array([1, 8]))
+
+def _rows_all_have(
+    a: np.ndarray,
+    dim: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first_spaces: np.ndarray,
+    trailing: np.ndarray,
+    scratch: _Scratch | None = None,
+) -> bool:
+    r"""True when the lines of ``a`` hold ``dim`` spaces each, as far as their total says, and each starts with a word.
+
+    The fast check of a chunk (one count of its spaces, half the time of
+    counting each line's): the spaces between the first line's start and the
+    last line's end are exactly ``dim`` a line, and no line has trailing
+    whitespace (``trailing``: each line's stripped bytes, blank lines included)
+    that the total would count. False sends the chunk to the exact count, line
+    by line, which names the first wrong row. Two wrong rows whose errors cancel
+    within one chunk pass, as would a row whose extra space makes its word two
+    and drops a value: rows the alignment does not keep are never parsed, so
+    their values are not checked in any case.
+
+    >>> b = b"a 1 2\nbc 3 4\n"
+    >>> a, starts, ends, none = np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 12]), np.zeros(2, np.int64)
+    >>> first = _first_spaces(b, starts, ends)
+    >>> _rows_all_have(a, 2, starts, ends, first, none), _rows_all_have(a, 3, starts, ends, first, none)
+    (True, False)
     """
     if not len(starts):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return True
+    if trailing.any() or (first_spaces <= starts).any():  # -1 (no space) or a space first: an empty word
+        return False
+    span = a[int(starts[0]):int(ends[-1])]
+    flags = (scratch or _Scratch()).array("is_space", len(span), bool)  # np.count_nonzero: 8 times bytes.count's speed
+    return int(np.count_nonzero(np.equal(span, 0x20, out=flags))) == dim * len(starts)
+
+
+def _spaces_per_line(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
+    r"""For each line ``a[starts[i]:ends[i]]``: how many spaces it holds, from :func:`_spaces_before`.
+
+    No Python-level numpy call per line (a GB of GloVe has 400,000 lines).
+
+    >>> b = b"a 1 2\nbc 3"
+    >>> _spaces_per_line(np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 10])).tolist()
+    [2, 1]
+    """
+    if not len(starts):
+        return np.zeros(0, np.int64)
     bounds = np.empty(2 * len(starts), dtype=np.int64)
     bounds[0::2], bounds[1::2] = starts, ends
     before = _spaces_before(a, bounds, scratch)
-    first = np.fromiter(map(buf.find, itertools.repeat(b" "), starts.tolist(), ends.tolist()),
-                        dtype=np.int64, count=len(starts))
-    return before[1::2] - before[0::2], first
+    return before[1::2] - before[0::2]
 
 
 _BYTE_SUM = np.uint64(0x0101010101010101)  # x * this >> 56: the sum of x's 8 bytes, if it is at most 255
@@ -298,9 +338,13 @@ class _TextScan:
             if self.count is None:
                 self.rows.dim = buf.count(b" ", s, e)
                 self.dim_source = f"as on line {self.first_row[0]}"
-        n_values, seps = _spaces_per_line(buf, a, nb_starts, nb_ends, self.scratch)
-        bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= nb_starts))
-        upto = int(bad[0]) if len(bad) else len(nb_starts)
+        seps = _first_spaces(buf, nb_starts, nb_ends)
+        if _rows_all_have(a, self.rows.dim, nb_starts, nb_ends, seps, ends - stripped, self.scratch):
+            n_values, upto = None, len(nb_starts)
+        else:  # some row is wrong: count each row's values to find the first
+            n_values = _spaces_per_line(a, nb_starts, nb_ends, self.scratch)
+            bad = np.flatnonzero((n_values != self.rows.dim) | (seps <= nb_starts))
+            upto = int(bad[0]) if len(bad) else len(nb_starts)
         seps_list = seps[:upto].tolist()
         raw_words = list(map(buf.__getitem__, map(slice, nb_starts[:upto].tolist(), seps_list)))
         linenos = (lineno0 + nonblank[:upto]).tolist()
