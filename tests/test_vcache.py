@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.sources import parallel_read, vcache
+from pipeline.sources import parallel_read, readers, vcache
 from pipeline.sources.files import describe_file
 from pipeline.sources.readers import FORMATS, read_vectors
 from pipeline.sources.vcache import cached_read
@@ -445,6 +445,33 @@ def test_each_process_scans_half_and_the_identity_is_the_files(tmp_path, paralle
     assert abs(split - 0.5 * len(words)) < 0.02 * len(words), split
     assert_same(two, read_vectors(path, workers=1))
     assert two.source["crc32"] == format(zlib.crc32(path.read_bytes()), "08x")
+
+
+@pytest.mark.parametrize("layout", ["glove", "glove with a BOM", "word2vec header", "header with a BOM", "long lines", "crlf"])
+@pytest.mark.parametrize("chunk", [64, 1000, 1 << 20])
+def test_the_crc32_both_processes_take_while_reading_is_the_files(tmp_path, parallel, monkeypatch, layout, chunk):
+    # Each process checksums the bytes it reads; the chunks' part lines are read twice but must be taken once.
+    from pipeline.sources import text_scan
+
+    words, matrix = many_rows(dim=4 if layout != "long lines" else 40)
+    body = text_bytes(words, matrix, header="header" in layout)
+    if layout == "crlf":
+        body = body.replace(b"\n", b"\r\n")
+    if "BOM" in layout:
+        body = b"\xef\xbb\xbf" + body
+    path = tmp_path / "v.txt"
+    path.write_bytes(body)
+    monkeypatch.setattr(text_scan, "_CHUNK_BYTES", chunk)
+    calls = []
+    real = parallel_read._read_text_parallel
+    monkeypatch.setattr(readers, "_read_text_parallel", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(readers, "describe_file", lambda p: pytest.fail("hashed in a pass of its own"))
+    two = read_vectors(path, workers=2)
+    assert calls == [{"checksum": True}]
+    assert two.source["crc32"] == format(zlib.crc32(body), "08x")
+    assert (two.source["size"], two.source["mtime_ns"]) == (len(body), path.stat().st_mtime_ns)
+    monkeypatch.undo()
+    assert_same(two, read_vectors(path, workers=1))
 
 
 @pytest.mark.parametrize(

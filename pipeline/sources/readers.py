@@ -52,6 +52,7 @@ import os
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import check_encoding
@@ -221,13 +222,17 @@ def _read_file(
     started = time.monotonic()
     fmt = detect_format(path, encoding) if format == "auto" else format
     logger.info("reading %s vectors from %s", fmt, path)
-    if identity is None:
-        identity = describe_file(path)  # the CRC-32 for the manifest: 0.3 s a GB on two cores, before the scan uses them
     merged = None
     if fmt != "word2vec-binary" and max_rows is None and _parallel_workers(path, workers) > 1:
-        merged = _read_text_parallel(path, fmt, keep, encoding, encoding_errors)
+        stat = os.stat(path)
+        merged = _read_text_parallel(path, fmt, keep, encoding, encoding_errors, checksum=identity is None)
+        if identity is None and merged is not None and merged[4] is not None and merged[4][1] == stat.st_size:
+            # The CRC-32 for the manifest, taken by the two processes as they read.
+            identity = {"path": str(Path(path)), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "crc32": merged[4][0]}
+    if identity is None:
+        identity = describe_file(path)  # the CRC-32 for the manifest: 0.3 s a GB on two cores
     if merged is not None:
-        words, matrix, stats, duplicates = merged
+        words, matrix, stats, duplicates, _ = merged
     else:
         rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
         try:

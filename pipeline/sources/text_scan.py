@@ -69,8 +69,25 @@ def _read_text(
     return scan.finish()
 
 
+class RunningCrc32:
+    """zlib's CRC-32 of the bytes given to :meth:`update` so far, and how many there were."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.length = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        self.value = zlib.crc32(data, self.value)
+        self.length += len(data)
+
+
 def _line_chunks(
-    fh: IO[bytes], path: str | os.PathLike, *, skip_bom: bool, stop: int | None = None
+    fh: IO[bytes],
+    path: str | os.PathLike,
+    *,
+    skip_bom: bool,
+    stop: int | None = None,
+    crc: RunningCrc32 | None = None,
 ) -> Iterator[tuple[bytes, int, bool]]:
     """Yield ``(buffer, end, final)``: ``buffer[:end]`` is whole lines (the last one may lack its ``\\n`` when ``final``).
 
@@ -79,24 +96,30 @@ def _line_chunks(
     The part line at the end of a chunk starts the next one: a plain file is sought
     back to it (no copy of the next chunk to put the two together), a compressed
     stream, which cannot seek back cheaply, keeps it and joins it to the next read.
+    ``crc``: given every byte read, once each (a BOM too), while it is in the CPU's cache.
     """
     rewind = isinstance(fh, io.BufferedReader) and fh.seekable()  # a plain file (not a pipe)
     carry = b""
     first = True
     left = stop
+    position = checked = 0  # where the next read starts, and how far crc has taken the bytes (from the start)
     while True:
         size = _CHUNK_BYTES if left is None else min(_CHUNK_BYTES, left)
         try:
             data = fh.read(size) if size else b""
+            if first and skip_bom and len(data) < len(_BOM) and data and _BOM.startswith(data):
+                data += fh.read(len(_BOM))  # a read that stopped inside the BOM
         except (EOFError, OSError, zlib.error) as exc:
             raise read_failure(path, exc, "while reading") from None
         if left is not None:
             left -= len(data)
+        if crc is not None and position + len(data) > checked:
+            crc.update(memoryview(data)[checked - position:])  # after a rewind, only what follows the part line
+            checked = position + len(data)
+        position += len(data)
         if first:
             first = False
             if skip_bom:
-                if len(data) < len(_BOM) and data and _BOM.startswith(data):
-                    data += fh.read(len(_BOM))  # a read that stopped inside the BOM
                 data = data.removeprefix(_BOM)
         if not data:
             if carry:
@@ -109,6 +132,7 @@ def _line_chunks(
             continue
         if rewind and end < len(buf):
             fh.seek(end - len(buf), io.SEEK_CUR)  # the newline is in `data`: the part line is read again
+            position -= len(buf) - end
             if left is not None:
                 left += len(buf) - end
             carry = b""
