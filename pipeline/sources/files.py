@@ -88,11 +88,9 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 8 << 20) -> str:
-    """Hex sha256 of the file's bytes as stored (compressed files are hashed compressed).
+    """Hex sha256 of the file's bytes as stored (what ``sha256sum`` prints): the checksum of published files.
 
-    Large blocks read into one reused buffer: hashed on a thread beside a scan
-    that holds the GIL, each block costs a wait for the GIL, and 1 MiB blocks made
-    the pair 20% slower than 8 MiB ones (a fresh block per read also faults in new pages).
+    Large blocks read into one reused buffer (a fresh block per read faults in new pages).
     """
     h = hashlib.sha256()
     try:
