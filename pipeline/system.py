@@ -96,15 +96,20 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container's limit may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def can_fork_a_helper(workers: int | None = None) -> bool:
     """Whether a second process may take part of the work: ``workers`` (None: the cores this
     process may use) is 2 or more, ``fork`` exists, and this process is not daemonic (a
     ``multiprocessing.Pool`` worker, which may not start processes)."""
     if workers is None:
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            workers = os.cpu_count() or 1
+        workers = usable_cores()
     if workers < 2:
         return False
     import multiprocessing  # here: a cached read imports the readers, which never fork then (5 ms saved)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.errors import DataError, StorageError, open_error
+from pipeline.system import usable_cores
 
 GZIP_MAGIC = b"\x1f\x8b"
 # bzip2: "BZh", the block size "1".."9", then the first block's magic (pi) or, for an empty
@@ -133,7 +134,7 @@ def file_crc32(path: str | os.PathLike, *, parts: int | None = None, chunk: int 
     except OSError as exc:
         raise open_error(path, exc) from None
     if parts is None:
-        parts = 1 if size < _SPLIT_CRC_BYTES else min(_usable_cores(), 4)
+        parts = 1 if size < _SPLIT_CRC_BYTES else min(usable_cores(), 4)
     parts = max(1, min(parts, size))
     bounds = [size * i // parts for i in range(parts + 1)]
     results: list[tuple[int, int] | BaseException | None] = [None] * parts
@@ -177,13 +178,6 @@ def _crc32_of_range(path: str | os.PathLike, start: int, stop: int | None, chunk
             crc = zlib.crc32(view[:n], crc)
             length += n
     return crc, length
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 # CRC-32 arithmetic from zlib's crc32.c (crc32_combine is not in Python's zlib module): polynomials
