@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pipeline.config import gensim_test_dir
 from pipeline.errors import ConfigError, DataError, StorageError
 from pipeline.sources import rows as rows_module
-from pipeline.sources import binary, sniff, text_scan
+from pipeline.sources import binary, parallel_read, sniff, text_scan
 from pipeline.sources.files import compression_of
 from pipeline.sources.readers import FORMATS, detect_format, read_vectors
 
@@ -1032,6 +1032,32 @@ def test_a_chunks_fast_shape_check_finds_the_row_a_line_by_line_check_finds(tmp_
         else:
             assert expected is None
             assert v.words == ("w0",) and v.matrix.tolist() == [[float(x) for x in rows[0][1].split(" ")[1:]]]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n_rows=st.integers(4, 40), data=st.data(), change=st.integers(1, 2), workers=st.sampled_from([1, 2]))
+def test_two_wrong_rows_whose_errors_cancel_are_named_when_either_is_kept(tmp_path, n_rows, data, change, workers):
+    # One row short of values and one with too many keep the chunk's total of spaces right. If the
+    # alignment keeps either, the first of the two is named (it once went through: one value was
+    # broadcast over the row, or numpy raised a traceback); if it keeps neither, neither is parsed.
+    short, long = data.draw(st.lists(st.integers(1, n_rows - 1), min_size=2, max_size=2, unique=True))
+    wanted = data.draw(st.sets(st.sampled_from([f"w{i}" for i in range(n_rows)])) | st.none())
+    lines = [f"w{i} " + " ".join(str(i + j) for j in range(3)) for i in range(n_rows)]
+    lines[short] = " ".join(lines[short].split(" ")[:4 - change])
+    lines[long] += " 7" * change
+    path = tmp_path / "v.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parallel_read, "_PARALLEL_BYTES", 0)  # two processes, however small the file
+        kept_a_wrong_row = wanted is None or bool({f"w{short}", f"w{long}"} & wanted)
+        if kept_a_wrong_row:
+            with pytest.raises(DataError) as err:
+                read_vectors(path, "glove", wanted=wanted, workers=workers)
+            assert err.value.line == min(short, long) + 1
+        else:
+            v = read_vectors(path, "glove", wanted=wanted, workers=workers)
+            assert v.words == tuple(sorted(wanted, key=lambda w: int(w[1:])))
+            assert v.matrix.tolist() == [[float(int(w[1:]) + j) for j in range(3)] for w in v.words]
 
 
 def test_long_rows_then_short_rows_read_as_gensim_reads_them(tmp_path, monkeypatch):

@@ -191,6 +191,8 @@ class _Rows:
         # gensim: decode the line, split on " ", np.float32(token) each. Its float() accepts a few
         # spellings the bulk parser refuses ("1_000", " 1"), so this is also the path that accepts them.
         tokens = raw.decode(self.encoding, "replace").split(" ")
+        if len(tokens) != self.dim:  # the scan counted the values already: this only keeps a wrong row out
+            raise DataError(f"row has {len(tokens)} values, expected {self.dim}", self.path, line)
         try:
             # "1e39" becomes inf, which _check_finite then refuses naming the row: no overflow warning.
             with np.errstate(over="ignore"):

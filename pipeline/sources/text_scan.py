@@ -196,10 +196,11 @@ def _rows_all_have(
     last line's end are exactly ``dim`` a line, and no line has trailing
     whitespace (``trailing``: each line's stripped bytes, blank lines included)
     that the total would count. False sends the chunk to the exact count, line
-    by line, which names the first wrong row. Two wrong rows whose errors cancel
-    within one chunk pass, as would a row whose extra space makes its word two
-    and drops a value: rows the alignment does not keep are never parsed, so
-    their values are not checked in any case.
+    by line, which names the first wrong row. The rows the alignment keeps are
+    then counted one by one (:func:`_any_row_lacks`), so two wrong rows whose
+    errors cancel within one chunk pass only when neither is kept, like a row
+    whose extra space makes its word two and drops a value: the values of rows
+    that are not kept are never parsed, so they are not checked in any case.
 
     >>> b = b"a 1 2\nbc 3 4\n"
     >>> a, starts, ends, none = np.frombuffer(b, np.uint8), np.array([0, 6]), np.array([5, 12]), np.zeros(2, np.int64)
@@ -214,6 +215,16 @@ def _rows_all_have(
     span = a[int(starts[0]):int(ends[-1])]
     flags = (scratch or _Scratch()).array("is_space", len(span), bool)  # np.count_nonzero: 8 times bytes.count's speed
     return int(np.count_nonzero(np.equal(span, 0x20, out=flags))) == dim * len(starts)
+
+
+def _any_row_lacks(buf: bytes, dim: int, starts: np.ndarray, ends: np.ndarray) -> bool:
+    r"""Whether any line ``buf[starts[i]:ends[i]]`` holds other than ``dim`` spaces: the exact check of kept rows.
+
+    >>> _any_row_lacks(b"a 1 2\nb 3\n", 2, np.array([0, 6]), np.array([5, 9]))
+    True
+    """
+    count = buf.count
+    return any(count(b" ", s, e) != dim for s, e in zip(starts.tolist(), ends.tolist()))
 
 
 def _spaces_per_line(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
@@ -382,6 +393,12 @@ class _TextScan:
             kept, word_error, decoded = prefiltered
             if word_error is not None:
                 upto = decoded
+        if n_values is None and _any_row_lacks(buf, self.rows.dim, nb_starts[kept], nb_ends[kept]):
+            # A kept row of the wrong shape, hidden from the chunk's total by another row's error:
+            # count every row, as for a chunk whose total is off, and stop at the first wrong one.
+            n_values = _spaces_per_line(a, nb_starts, nb_ends, self.scratch)
+            upto, word_error = int(np.flatnonzero(n_values != self.rows.dim)[0]), None  # before any word error
+            kept = [i for i in kept if i < upto]
         if self.kept_lines is not None:
             self.kept_lines.extend(linenos[i] for i in kept)
         for i, end in zip(kept, nb_ends[kept].tolist()):
