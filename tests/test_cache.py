@@ -62,6 +62,24 @@ def test_file_crc32_in_parts_is_zlibs_crc32_of_the_whole_file(tmp_path, size):
             assert file_crc32(tmp_path / "f", parts=parts, chunk=chunk) == expected
 
 
+def test_a_file_renamed_over_the_one_being_checksummed_is_not_mixed_in(tmp_path, monkeypatch):
+    # Each part had opened the path itself: a part opened after `mv new v.txt` read the new file.
+    import pipeline.sources.files as files
+
+    old, new = os.urandom(3000), os.urandom(3000)
+    (tmp_path / "v.txt").write_bytes(old)
+    (tmp_path / "new").write_bytes(new)
+    real = files._crc32_of_range
+
+    def replaced_first(fd, start, stop, chunk):
+        if (tmp_path / "new").exists():
+            os.replace(tmp_path / "new", tmp_path / "v.txt")
+        return real(fd, start, stop, chunk)
+
+    monkeypatch.setattr(files, "_crc32_of_range", replaced_first)
+    assert files.file_crc32(tmp_path / "v.txt", parts=3) == format(zlib.crc32(old), "08x")
+
+
 def test_crc32_combine_joins_the_crcs_of_two_parts():
     from pipeline.sources.files import crc32_combine
 
@@ -79,9 +97,9 @@ def test_a_large_file_is_checksummed_in_parts_by_threads(tmp_path, monkeypatch):
     ranges = []
     real = files._crc32_of_range
 
-    def spy(path, start, stop, chunk):
+    def spy(fd, start, stop, chunk):
         ranges.append((start, stop))
-        return real(path, start, stop, chunk)
+        return real(fd, start, stop, chunk)
 
     monkeypatch.setattr(files, "_crc32_of_range", spy)
     monkeypatch.setattr(files, "_SPLIT_CRC_BYTES", 1000)

@@ -130,9 +130,14 @@ def file_crc32(path: str | os.PathLike, *, parts: int | None = None, chunk: int 
     """
     try:
         _refuse_special(path)
-        size = os.stat(path).st_size
+        with open(path, "rb", buffering=0) as fh:  # one open file for all parts: a file renamed over it is not mixed in
+            return _crc32_of_open_file(fh.fileno(), parts, chunk)
     except OSError as exc:
         raise open_error(path, exc) from None
+
+
+def _crc32_of_open_file(fd: int, parts: int | None, chunk: int) -> str:
+    size = os.fstat(fd).st_size
     if parts is None:
         parts = 1 if size < _SPLIT_CRC_BYTES else min(usable_cores(), 4)
     parts = max(1, min(parts, size))
@@ -141,7 +146,7 @@ def file_crc32(path: str | os.PathLike, *, parts: int | None = None, chunk: int 
 
     def crc_of_part(i: int) -> None:
         try:
-            results[i] = _crc32_of_range(path, bounds[i], bounds[i + 1] if i + 1 < parts else None, chunk)
+            results[i] = _crc32_of_range(fd, bounds[i], bounds[i + 1] if i + 1 < parts else None, chunk)
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
             results[i] = exc
 
@@ -154,30 +159,39 @@ def file_crc32(path: str | os.PathLike, *, parts: int | None = None, chunk: int 
     crc = 0
     for result in results:
         if isinstance(result, BaseException):
-            if isinstance(result, OSError):
-                raise open_error(path, result) from None
             raise result
         part_crc, length = result  # type: ignore[misc]
         crc = crc32_combine(crc, part_crc, length)
     return f"{crc:08x}"
 
 
-def _crc32_of_range(path: str | os.PathLike, start: int, stop: int | None, chunk: int) -> tuple[int, int]:
-    """CRC-32 and length of bytes ``start``..``stop`` of ``path`` (``stop`` None: to the end, however long it is)."""
-    crc, length = 0, 0
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(start)
-        # A small file gets a small buffer; a /proc file (size 0) 64 KiB at least.
-        want = stop - start if stop is not None else max(os.fstat(fh.fileno()).st_size - start, 1 << 16)
-        buffer = bytearray(max(1, min(chunk, want)))
-        view = memoryview(buffer)
-        while stop is None or length < stop - start:
-            n = fh.readinto(view if stop is None else view[:min(len(buffer), stop - start - length)])
-            if not n:
-                break
-            crc = zlib.crc32(view[:n], crc)
-            length += n
-    return crc, length
+def _crc32_of_range(fd: int, start: int, stop: int | None, chunk: int) -> tuple[int, int]:
+    """CRC-32 and length of bytes ``start``..``stop`` of open file ``fd`` (``stop`` None: to the end, however long it is).
+
+    Read with ``pread``, which leaves the file's offset alone, so threads share one open file.
+    """
+    crc, position = 0, start
+    # A small part gets a small buffer; a /proc file (size 0) 64 KiB at least.
+    want = stop - start if stop is not None else max(os.fstat(fd).st_size - start, 1 << 16)
+    buffer = bytearray(max(1, min(chunk, want)))
+    view = memoryview(buffer)
+    while stop is None or position < stop:
+        part = view if stop is None else view[:min(len(buffer), stop - position)]
+        n = _read_at(fd, part, position)
+        if not n:
+            break
+        crc = zlib.crc32(part[:n], crc)
+        position += n
+    return crc, position - start
+
+
+def _read_at(fd: int, into: memoryview, offset: int) -> int:
+    """Read into ``into`` from byte ``offset`` of ``fd``, without moving its offset; how many bytes came."""
+    if hasattr(os, "preadv"):  # Linux, the BSDs: straight into the buffer
+        return os.preadv(fd, [into], offset)
+    data = os.pread(fd, len(into), offset)
+    into[:len(data)] = data
+    return len(data)
 
 
 # CRC-32 arithmetic from zlib's crc32.c (crc32_combine is not in Python's zlib module): polynomials
