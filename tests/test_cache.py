@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import zlib
 from pathlib import Path
 
@@ -70,10 +71,12 @@ def test_a_file_renamed_over_the_one_being_checksummed_is_not_mixed_in(tmp_path,
     (tmp_path / "v.txt").write_bytes(old)
     (tmp_path / "new").write_bytes(new)
     real = files._crc32_of_range
+    lock = threading.Lock()
 
     def replaced_first(fd, start, stop, chunk):
-        if (tmp_path / "new").exists():
-            os.replace(tmp_path / "new", tmp_path / "v.txt")
+        with lock:  # the first part to start replaces the file, before any part reads
+            if (tmp_path / "new").exists():
+                os.replace(tmp_path / "new", tmp_path / "v.txt")
         return real(fd, start, stop, chunk)
 
     monkeypatch.setattr(files, "_crc32_of_range", replaced_first)
@@ -155,7 +158,15 @@ def _forget_this_process(monkeypatch) -> None:
     monkeypatch.setattr(pipeline.cache, "_SEEN", {})
 
 
+def _old_enough(monkeypatch) -> None:
+    """Let the memo remember files written a moment ago (see the racily clean test)."""
+    import pipeline.cache
+
+    monkeypatch.setattr(pipeline.cache, "_RACY_NS", 0)
+
+
 def test_file_identity_hash_is_memoised(tmp_path, monkeypatch):
+    _old_enough(monkeypatch)
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
     hashed = _count_hashing(monkeypatch)
@@ -178,7 +189,26 @@ def test_without_a_cache_folder_a_file_is_hashed_once_a_process(tmp_path, monkey
     assert hashed == [str(p)] * 2
 
 
+def test_a_file_changed_just_before_it_is_hashed_is_not_remembered_on_disk(tmp_path, monkeypatch):
+    # Within one tick of a coarse file system clock (FAT: 2 s), a second same-size write could leave
+    # the stat as it was, and a remembered CRC would then describe the old bytes ("racily clean").
+    import pipeline.cache
+
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 2\n")
+    _forget_this_process(monkeypatch)
+    file_identity(p, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("identity/*.json"))
+    changed = max(p.stat().st_mtime_ns, p.stat().st_ctime_ns)
+    monkeypatch.setattr(pipeline.cache.time, "time_ns", lambda: changed + pipeline.cache._RACY_NS + 1)
+    _forget_this_process(monkeypatch)
+    hashed = _count_hashing(monkeypatch)
+    assert file_identity(p, tmp_path / "cache")["crc32"] == format(zlib.crc32(b"a 1 2\n"), "08x")
+    assert len(list((tmp_path / "cache").glob("identity/*.json"))) == 1 and hashed == [str(p)]
+
+
 def test_a_damaged_hash_memo_is_not_trusted(tmp_path, monkeypatch):
+    _old_enough(monkeypatch)
     p = tmp_path / "v.txt"
     p.write_text("a 1 2\n")
     right = format(zlib.crc32(b"a 1 2\n"), "08x")
