@@ -66,7 +66,7 @@ def file_identity(path: str | os.PathLike, cache_dir: Path | None = None) -> dic
 
 
 _DIGESTS = {"crc32": file_crc32, "sha256": file_sha256}
-# A file changed this shortly before it was hashed is not remembered on disk: a second change within
+# A file changed this shortly before it was hashed is not remembered: a second change within
 # the same tick of the file system's timestamps (2 s on FAT, 1 s on some network file systems) would
 # leave its stat as it was. git's index calls such entries "racily clean".
 _RACY_NS = 2_000_000_000
@@ -81,8 +81,8 @@ def remembered_digest(path: str | os.PathLike, kind: str, cache_dir: Path | None
     remembered against the file's ``stat``, in this process and in
     ``<cache_dir>/identity/``; any change to the file changes its stat and
     forces a new hash. The memo is keyed by the resolved path, size, mtime,
-    inode and ctime (which no ``touch -d`` can set back), and written only for
-    a file unchanged for ``_RACY_NS`` before it was hashed.
+    inode and ctime (which no ``touch -d`` can set back), and kept only for a
+    file unchanged for ``_RACY_NS`` before it was hashed.
     """
     p = Path(path)
     try:
@@ -106,8 +106,10 @@ def remembered_digest(path: str | os.PathLike, kind: str, cache_dir: Path | None
             pass
     started = time.time_ns()
     digest = _DIGESTS[kind](p)
+    if max(st.st_mtime_ns, st.st_ctime_ns) >= started - _RACY_NS:
+        return st, digest  # changed too recently to be remembered (see _RACY_NS)
     _SEEN[stat_key, kind] = digest
-    if memo is not None and max(st.st_mtime_ns, st.st_ctime_ns) < started - _RACY_NS:
+    if memo is not None:
         try:
             _write_json_atomic(memo, {"stat_key": stat_key, kind: digest, "check": _memo_check(stat_key, digest)})
         except OSError as exc:  # a cache that cannot be written costs speed (a hash next time), never the run
