@@ -226,14 +226,14 @@ def _read_file(
     if fmt != "word2vec-binary" and max_rows is None and _parallel_workers(path, workers) > 1:
         stat = os.stat(path)
         merged = _read_text_parallel(path, fmt, keep, encoding, encoding_errors, checksum=identity is None)
-        if identity is None and merged is not None and merged[4] is not None and merged[4][1] == stat.st_size:
-            # The CRC-32 for the manifest, taken by the two processes as they read.
-            identity = {"path": str(Path(path)), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "crc32": merged[4][0]}
+        if merged is not None:
+            words, matrix, stats, duplicates, crc = merged
+            if identity is None and crc is not None and crc[1] == stat.st_size:
+                # The CRC-32 for the manifest, taken by the two processes as they read.
+                identity = {"path": str(Path(path)), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "crc32": crc[0]}
     if identity is None:
         identity = describe_file(path)  # the CRC-32 for the manifest: 0.3 s a GB on two cores
-    if merged is not None:
-        words, matrix, stats, duplicates, _ = merged
-    else:
+    if merged is None:
         rows = _Rows(path, keep, encoding, binary=fmt == "word2vec-binary")
         try:
             with open_binary(path) as fh:
