@@ -186,9 +186,12 @@ def test_batched_cosines_stay_within_the_allowance_of_gensims(dim):
     ours = directions @ (vectors * (np.float32(1) / searched.norms)[:, None]).T  # as _nearest computes them
     every_row = np.broadcast_to(np.arange(len(vectors)), (len(directions), len(vectors)))
     allowance = ev._cosine_slack(dim, ev._magnitudes(searched, directions, every_row))
+    _, in_float64 = ev._magnitudes(searched, directions, every_row, exact=True)  # what orders the top k
     for i, direction in enumerate(directions):
-        difference = np.abs(ours[i].astype(np.float64) - searched.exact_cosines(direction))
+        gensims = searched.exact_cosines(direction)
+        difference = np.abs(ours[i].astype(np.float64) - gensims)
         assert (difference <= 0.75 * allowance[i]).all(), (i, (difference / allowance[i]).max())
+        assert (np.abs(in_float64[i] - gensims) <= 0.75 * allowance[i] / 2).all(), i  # _nearest allows half
 
 
 @pytest.fixture
