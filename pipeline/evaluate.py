@@ -31,6 +31,9 @@ neighbour lists and the 3CosAdd answers are gensim's question by question, exact
 ties included. Where we differ, on purpose:
 
 - an all-zero vector has cosine 0 with everything (gensim divides by its zero norm);
+- a row whose squared length passes float32's range (values of 1e19 and more) has
+  its length taken in float64, so its cosines are right (gensim's length is inf,
+  which scores the row 0 against every word);
 - ``restrict_vocab=0`` means all rows (gensim's evaluators would see no words);
 - blank lines and ``#`` comment lines in an analogy file are ignored;
 - words in a word-pair file are stripped of surrounding spaces, a line without a
@@ -333,22 +336,27 @@ def _nearest(
     best.merge()
 
     best_idx, best_val = best.idx, best.val
-    magnitudes, cosines64 = _magnitudes(searched, directions, best_idx, exact=True)
+    magnitudes, cosines64, subnormal = _magnitudes(searched, directions, best_idx, exact=True)
     slack = _cosine_slack(dim, magnitudes)
     with np.errstate(invalid="ignore"):  # -inf - -inf: no more rows, nothing to decide
         # The set of the k best: each of ours beats the (k+1)-th, which stands for every row below
         # it (any of them may be a rounding away), by more than the two computations may disagree.
-        unsettled = np.zeros(m, dtype=bool)
+        # A product x_i q_i below float32's normal range is rounded far more coarsely than the
+        # allowance assumes: such a query is recomputed.
+        unsettled = subnormal[:, :k].any(axis=1)
         if keep > k:
-            unsettled = (best_val[:, :k] - slack[:, :k]).min(axis=1) < best_val[:, k] + _cosine_slack(dim, 1.0)
+            unsettled |= (best_val[:, :k] - slack[:, :k]).min(axis=1) <= best_val[:, k] + _cosine_slack(dim, 1.0)
         # Their order: by cosines in float64 (exact to about 1e-16), which gensim's float32 values
         # keep wherever two neighbours are further apart than gensim's rounding alone may move them:
         # half the allowance for two float32 computations (measured, gensim's distance from the
-        # float64 cosine reaches 0.29 of the whole allowance at d = 2 and 0.015 at d = 300).
+        # float64 cosine reaches 0.32 of the whole allowance at d = 2 in an adversarial search,
+        # 0.2 at most from d = 7, 0.015 on random 300-d rows).
         order = np.argsort(-cosines64[:, :k], axis=1, kind="stable")
         best_idx, cosines64, slack = (np.take_along_axis(a[:, :k], order, axis=1) for a in (best_idx, cosines64, slack))
         best_val = cosines64.astype(np.float32)
-        unsettled |= (cosines64[:, :-1] - cosines64[:, 1:] < (slack[:, :-1] + slack[:, 1:]) / 2).any(axis=1)
+        # <=: two equal cosines with no allowance (every product 0, as for rows with no dimension in
+        # common with the query) are a tie, which gensim's partial sort orders its own way.
+        unsettled |= (cosines64[:, :-1] - cosines64[:, 1:] <= (slack[:, :-1] + slack[:, 1:]) / 2).any(axis=1)
     close = np.flatnonzero(unsettled)
     for i in close:
         exact = searched.exact_cosines(directions[i])
@@ -360,14 +368,17 @@ def _nearest(
 
 def _magnitudes(
     searched: _Searched, directions: np.ndarray, rows: np.ndarray, *, exact: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``sum_i |x_i q_i|`` for unit rows ``rows[j, :]`` (n: none, 0) of each unit direction ``q = directions[j]``.
 
-    With ``exact``, also the cosines of those rows, gensim's ``dot(x, q) / norm`` in float64 (-inf for none).
+    With ``exact``, also the cosines of those rows, gensim's ``dot(x, q) / norm`` in float64 (-inf for none),
+    and whether a product ``x_i q_i`` of the row as stored is nonzero but below float32's normal range.
     """
     n = len(searched.vectors)
     out = np.zeros(rows.shape, dtype=np.float64)
     cosines = np.full(rows.shape, -np.inf)
+    subnormal = np.zeros(rows.shape, dtype=bool)
+    tiny = np.finfo(np.float32).tiny
     step = max(1, _BLOCK_FLOATS // max(1, rows.shape[1] * searched.vectors.shape[1]))
     for start in range(0, len(rows), step):
         part = rows[start:start + step]
@@ -383,7 +394,9 @@ def _magnitudes(
             with np.errstate(divide="ignore", invalid="ignore"):  # a zero row: gensim's 0/0 is NaN too
                 dots = np.einsum("qkd,qd->qk", rows_of, q, dtype=np.float64) / norms
             cosines[start:start + step] = np.where(valid, dots, -np.inf)
-    return (out, cosines) if exact else out
+            products = np.abs(rows_of.astype(np.float64) * q[:, None, :])
+            subnormal[start:start + step] = valid & ((products > 0) & (products < tiny)).any(axis=2)
+    return (out, cosines, subnormal) if exact else out
 
 
 @dataclass

@@ -132,6 +132,31 @@ def test_every_neighbour_list_recomputed_gensims_way_is_gensims(lee, monkeypatch
         assert [(words[i], float(s)) for i, s in zip(idx, sc)] == kv.most_similar(q, topn=10)  # scores too, exactly
 
 
+def test_ties_of_rows_sharing_no_dimension_with_the_query_are_gensims_order():
+    # Cosine 0 from products that are all 0 has no rounding allowance; the tie was kept in row
+    # order, where gensim's partial sort orders it its own way (found by a hostile audit).
+    rng = np.random.default_rng(5)
+    vectors = np.zeros((200, 6), dtype=np.float32)
+    vectors[:, :3] = rng.standard_normal((200, 3))
+    vectors[100:, :3] = 0
+    vectors[100:, 3:] = rng.standard_normal((100, 3))  # no dimension in common with rows 0-99
+    words = [f"w{i}" for i in range(200)]
+    kv = keyed_vectors(words, vectors)
+    for q in ("w0", "w5", "w17"):
+        theirs = [w for w, _ in kv.most_similar(q, topn=150)]
+        assert [w for w, _ in nearest_neighbours(words, vectors, [q], top_k=150)[q]] == theirs
+
+
+def test_products_below_float32s_normal_range_are_ranked_gensims_way():
+    # gensim's float32 dot rounds such products in steps of 2**-149, far coarser than the allowance
+    # assumes: its order of three almost equal rows differed from the float64 order (hostile audit).
+    a = [1e-22 * (1 + 1e-6 * j) for j in range(1, 4)]
+    vectors = np.array([[1, 1e-17, 1e-17]] + [[0, x, x] for x in a] + [[-1, 0.3, 0.3]] * 5, dtype=np.float32)
+    words = [f"w{i}" for i in range(len(vectors))]
+    theirs = [w for w, _ in keyed_vectors(words, vectors).most_similar("w0", topn=3)]
+    assert [w for w, _ in nearest_neighbours(words, vectors, ["w0"], top_k=3)["w0"]] == theirs
+
+
 def test_nearest_neighbours_near_tie_is_settled_as_gensim_does():
     # Row 2 is row 1 nudged towards the query: 8 float32 ulps more similar, less than
     # our and gensim's products may disagree by, so the query is recomputed gensim's
@@ -186,7 +211,7 @@ def test_batched_cosines_stay_within_the_allowance_of_gensims(dim):
     ours = directions @ (vectors * (np.float32(1) / searched.norms)[:, None]).T  # as _nearest computes them
     every_row = np.broadcast_to(np.arange(len(vectors)), (len(directions), len(vectors)))
     allowance = ev._cosine_slack(dim, ev._magnitudes(searched, directions, every_row))
-    _, in_float64 = ev._magnitudes(searched, directions, every_row, exact=True)  # what orders the top k
+    _, in_float64, _ = ev._magnitudes(searched, directions, every_row, exact=True)  # what orders the top k
     for i, direction in enumerate(directions):
         gensims = searched.exact_cosines(direction)
         difference = np.abs(ours[i].astype(np.float64) - gensims)
@@ -258,7 +283,7 @@ def test_blocked_selection_keeps_the_best_rows_and_the_lower_row_of_a_tie(monkey
     # recomputation) must give, per query, the rows sorted by score and then by row, its own row left out.
     monkeypatch.setattr(ev, "_BLOCK_FLOATS", block_floats)
     monkeypatch.setattr(ev, "_NEIGHBOUR_BATCH", batch)
-    monkeypatch.setattr(ev, "_COSINE_SPREAD", 0.0)
+    monkeypatch.setattr(ev, "_COSINE_SPREAD", -1.0)  # below zero: every step counts as decided, ties too (scores are exact)
     vectors = exactly_representable(1000, 8, seed=7)
     n = restrict_vocab or len(vectors)
     own = np.r_[np.arange(0, 1000, 17), [998, 999]]
