@@ -336,7 +336,7 @@ def _nearest(
     best.merge()
 
     best_idx, best_val = best.idx, best.val
-    magnitudes, cosines64, subnormal = _magnitudes(searched, directions, best_idx, exact=True)
+    magnitudes, cosines64, subnormal = _measure_rows(searched, directions, best_idx)
     slack = _cosine_slack(dim, magnitudes)
     with np.errstate(invalid="ignore"):  # -inf - -inf: no more rows, nothing to decide
         # The set of the k best: each of ours beats the (k+1)-th, which stands for every row below
@@ -366,16 +366,17 @@ def _nearest(
     return best_idx, best_val, len(close)
 
 
-def _magnitudes(
-    searched: _Searched, directions: np.ndarray, rows: np.ndarray, *, exact: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sum_i |x_i q_i|`` for unit rows ``rows[j, :]`` (n: none, 0) of each unit direction ``q = directions[j]``.
+def _measure_rows(
+    searched: _Searched, directions: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows ``rows[j, :]`` (n: none) of each unit direction ``q = directions[j]``, in float64:
 
-    With ``exact``, also the cosines of those rows, gensim's ``dot(x, q) / norm`` in float64 (-inf for none),
-    and whether a product ``x_i q_i`` of the row as stored is nonzero but below float32's normal range.
+    - ``sum_i |x_i q_i| / |x|``, the magnitude :func:`_cosine_slack` scales with (0 for none);
+    - the cosine ``dot(x, q) / |x|``, gensim's formula without its float32 roundings (-inf for none);
+    - whether a product ``x_i q_i`` of the row as stored is nonzero but below float32's normal range.
     """
     n = len(searched.vectors)
-    out = np.zeros(rows.shape, dtype=np.float64)
+    magnitudes = np.zeros(rows.shape, dtype=np.float64)
     cosines = np.full(rows.shape, -np.inf)
     subnormal = np.zeros(rows.shape, dtype=bool)
     tiny = np.finfo(np.float32).tiny
@@ -384,19 +385,14 @@ def _magnitudes(
         part = rows[start:start + step]
         valid = part < n
         safe = np.where(valid, part, 0)
-        rows_of = searched.vectors[safe]
         norms = searched.norms[safe]
-        unit = np.abs(rows_of) / norms[..., None]
-        q = directions[start:start + step]
-        sums = np.einsum("qkd,qd->qk", unit, np.abs(q), dtype=np.float64)
-        out[start:start + step] = np.where(valid, sums, 0)
-        if exact:
-            with np.errstate(divide="ignore", invalid="ignore"):  # a zero row: gensim's 0/0 is NaN too
-                dots = np.einsum("qkd,qd->qk", rows_of, q, dtype=np.float64) / norms
-            cosines[start:start + step] = np.where(valid, dots, -np.inf)
-            products = np.abs(rows_of.astype(np.float64) * q[:, None, :])
-            subnormal[start:start + step] = valid & ((products > 0) & (products < tiny)).any(axis=2)
-    return (out, cosines, subnormal) if exact else out
+        products = searched.vectors[safe].astype(np.float64) * directions[start:start + step, None, :]
+        with np.errstate(invalid="ignore"):  # a norm of inf (values near float32's limit): inf / inf
+            cosines[start:start + step] = np.where(valid, products.sum(axis=2) / norms, -np.inf)
+        np.abs(products, out=products)
+        magnitudes[start:start + step] = np.where(valid, products.sum(axis=2) / norms, 0)
+        subnormal[start:start + step] = valid & ((products > 0) & (products < tiny)).any(axis=2)
+    return magnitudes, cosines, subnormal
 
 
 @dataclass

@@ -188,7 +188,7 @@ def get_vectors(config: Config, vocab=None, work_dir: Path | None = None):
         return cached_read(path, config.vectors.format, cache_dir=cache_root, **options)
     from pipeline.sources.readers import read_vectors
 
-    # stage_fingerprints computed the CRC-32 already: this process remembers it.
+    # stage_fingerprints computed the CRC-32 already: this process remembers it (for a file unchanged for 2 s).
     return read_vectors(path, config.vectors.format, identity=file_identity(path, cache_root), **options)
 
 

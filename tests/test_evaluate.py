@@ -210,8 +210,8 @@ def test_batched_cosines_stay_within_the_allowance_of_gensims(dim):
     directions = _query_direction(unit_normalise(np.vstack([q0, rng.standard_normal((15, dim))])), 1.0)
     ours = directions @ (vectors * (np.float32(1) / searched.norms)[:, None]).T  # as _nearest computes them
     every_row = np.broadcast_to(np.arange(len(vectors)), (len(directions), len(vectors)))
-    allowance = ev._cosine_slack(dim, ev._magnitudes(searched, directions, every_row))
-    _, in_float64, _ = ev._magnitudes(searched, directions, every_row, exact=True)  # what orders the top k
+    magnitudes, in_float64, _ = ev._measure_rows(searched, directions, every_row)  # in_float64 orders the top k
+    allowance = ev._cosine_slack(dim, magnitudes)
     for i, direction in enumerate(directions):
         gensims = searched.exact_cosines(direction)
         difference = np.abs(ours[i].astype(np.float64) - gensims)
